@@ -3,6 +3,7 @@
 
 #include "archetype/core/aligned_buffer.hpp"
 #include "archetype/core/error.hpp"
+#include "archetype/core/fixed_string.hpp"
 #include "archetype/core/rng.hpp"
 #include "archetype/core/shape.hpp"
 #include "archetype/core/thread_pool.hpp"

@@ -86,7 +86,7 @@ concept composite_op = requires { requires Op::composite; };
 
 // Calls v.template leaf<Op>(w_offset, s_offset) for every leaf op inside Op, in forward order.
 template <class Op, class V>
-void visit_leaves(V& v, std::size_t w_offset = 0, std::size_t s_offset = 0) {
+constexpr void visit_leaves(V& v, std::size_t w_offset = 0, std::size_t s_offset = 0) {
     if constexpr (composite_op<Op>) {
         Op::visit(v, w_offset, s_offset);
     } else {
