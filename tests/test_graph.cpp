@@ -71,3 +71,28 @@ TEST_CASE("spelling names the type as C++") {
     CHECK(res::spelling() == "archetype::residual<archetype::dense<6, true>, archetype::dense<6, true>>");
     CHECK(rep::spelling() == "archetype::repeat<3, archetype::dense<4, true>>");
 }
+
+TEST_CASE("an observer sees every leaf output once, in forward order, with its type and shape") {
+    struct recorder : at::forward_observer {
+        std::vector<std::string> seen;
+        std::vector<float> first_values;
+        void on_forward(std::string (*spelling)(), at::shape out, const float* y, std::size_t batch) override {
+            seen.push_back(spelling() + " " + out.str() + " x" + std::to_string(batch));
+            first_values.push_back(y[0]);
+        }
+    } rec;
+    using body = at::sequential<at::dense<3>, at::residual<at::dense<3>>, at::dense<2>>;
+    at::network<at::shape{4, 1, 1}, body> net{at::seed{2}};
+    net.set_observer(&rec);
+    std::vector<float> x(2 * 4, 0.5f);
+    const float* y = net.forward_raw(x.data(), 2, false);
+    REQUIRE(rec.seen.size() == 4);
+    CHECK(rec.seen[0] == "archetype::dense<3, true> {3, 1, 1} x2");
+    CHECK(rec.seen[1] == "archetype::identity {3, 1, 1} x2");
+    CHECK(rec.seen[2] == "archetype::dense<3, true> {3, 1, 1} x2");
+    CHECK(rec.seen[3] == "archetype::dense<2, true> {2, 1, 1} x2");
+    CHECK(rec.first_values[3] == y[0]);
+    net.set_observer(nullptr);
+    net.forward_raw(x.data(), 2, false);
+    CHECK(rec.seen.size() == 4);
+}

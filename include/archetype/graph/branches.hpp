@@ -134,7 +134,9 @@ struct branches_impl {
 
         static void forward(const context& c, const slots& s, const float* x, float* y) {
             [&]<std::size_t... I>(std::index_sequence<I...>) {
-                (child<I>::forward(c, child_slots<I>(c, s), x, s.work + out_off(c.batch, I)), ...);
+                ((child<I>::forward(c, child_slots<I>(c, s), x, s.work + out_off(c.batch, I)),
+                  observe<child<I>>(c, s.work + out_off(c.batch, I))),
+                 ...);
             }(std::make_index_sequence<size>{});
             const std::size_t n = c.batch;
             if constexpr (K == combine::sum) {

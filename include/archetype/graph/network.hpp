@@ -52,6 +52,8 @@ public:
     }
 
     void set_pool(thread_pool* pool) { pool_ = pool; }
+    // Every leaf layer's output is shown to `observer` during forward (null: none).
+    void set_observer(forward_observer* observer) { observer_ = observer; }
     thread_pool* pool() const { return pool_; }
 
     // Inference on a batch [N][C][H][W].
@@ -78,10 +80,11 @@ public:
     // Runs `batch` samples stored contiguously at x; returns the output (valid until the next call).
     const float* forward_raw(const float* x, std::size_t batch, bool training) {
         if (batch == 0) throw error("network forward: the batch is empty; pass at least one sample");
-        ctx_ = context{batch, training, pool_};
+        ctx_ = context{batch, training, pool_, observer_};
         reserve(batch);
         last_x_ = x;
         op::forward(ctx_, arena(), x, y_.data());
+        observe<op>(ctx_, y_.data());
         return y_.data();
     }
 
@@ -112,6 +115,7 @@ private:
 
     aligned_buffer<float> w_, dw_, state_, work_, y_;
     thread_pool* pool_ = nullptr;
+    forward_observer* observer_ = nullptr;
     context ctx_{};
     const float* last_x_ = nullptr;
     std::size_t capacity_ = 0;

@@ -123,10 +123,15 @@ struct sequential {
 
         static void forward(const context& c, const slots& s, const float* x, float* y) {
             [&]<std::size_t... I>(std::index_sequence<I...>) {
-                (child<I>::forward(c, child_slots<I>(c, s), I == 0 ? x : s.work + act_off(c.batch, I),
-                                   I + 1 == size ? y : s.work + act_off(c.batch, I + 1)),
+                (forward_child<I>(c, s, I == 0 ? x : s.work + act_off(c.batch, I),
+                                  I + 1 == size ? y : s.work + act_off(c.batch, I + 1)),
                  ...);
             }(std::make_index_sequence<size>{});
+        }
+        template <std::size_t I>
+        static void forward_child(const context& c, const slots& s, const float* in, float* out) {
+            child<I>::forward(c, child_slots<I>(c, s), in, out);
+            observe<child<I>>(c, out);
         }
 
         static void backward(const context& c, const slots& s, const float* x, const float* y,

@@ -49,11 +49,19 @@ struct cost {
     constexpr bool operator==(const cost&) const = default;
 };
 
+// Sees the output of every leaf layer during a forward (zero-cost proxies, quantisation observers,
+// debugging). `spelling` identifies the layer's type; y holds batch × out.size() values (NCHW).
+struct forward_observer {
+    virtual ~forward_observer() = default;
+    virtual void on_forward(std::string (*spelling)(), shape out, const float* y, std::size_t batch) = 0;
+};
+
 // What a forward or backward call needs besides its tensors.
 struct context {
     std::size_t batch = 1;
-    bool training = false;        // batch norm uses batch statistics and updates running ones
-    thread_pool* pool = nullptr;  // null: serial
+    bool training = false;                 // batch norm uses batch statistics and updates running ones
+    thread_pool* pool = nullptr;           // null: serial
+    forward_observer* observer = nullptr;  // null: nobody watches
 };
 
 // Where this op's data lives in the network's arenas.
@@ -83,6 +91,14 @@ struct op_base {
 
 template <class Op>
 concept composite_op = requires { requires Op::composite; };
+
+// Compositions call this after each child's forward: it reports leaf outputs to the observer.
+template <class Op>
+void observe(const context& c, const float* y) {
+    if constexpr (!composite_op<Op>) {
+        if (c.observer) c.observer->on_forward(&Op::descriptor::spelling, Op::out, y, c.batch);
+    }
+}
 
 // Calls v.template leaf<Op>(w_offset, s_offset) for every leaf op inside Op, in forward order.
 template <class Op, class V>

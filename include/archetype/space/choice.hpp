@@ -140,7 +140,7 @@ struct choice {
         static void forward(const context& c, const slots& s, const float* x, float* y) {
             const std::size_t k = selected(s);
             [&]<std::size_t... I>(std::index_sequence<I...>) {
-                ((k == I ? child<I>::forward(c, child_slots<I>(s), x, y) : void()), ...);
+                ((k == I ? (child<I>::forward(c, child_slots<I>(s), x, y), observe<child<I>>(c, y)) : void()), ...);
             }(std::make_index_sequence<size>{});
         }
         static void backward(const context& c, const slots& s, const float* x, const float* y, const float* dy,
