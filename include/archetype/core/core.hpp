@@ -2,6 +2,7 @@
 #pragma once
 
 #include "archetype/core/aligned_buffer.hpp"
+#include "archetype/core/atomic_file.hpp"
 #include "archetype/core/error.hpp"
 #include "archetype/core/fixed_string.hpp"
 #include "archetype/core/rng.hpp"

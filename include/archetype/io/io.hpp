@@ -1,5 +1,6 @@
-// archetype/io/io.hpp — umbrella header of io/: atomic file writes and network weight files.
+// archetype/io/io.hpp — umbrella header of io/: weight files, JSON, genotypes as JSON.
 #pragma once
 
-#include "archetype/io/atomic_file.hpp"
+#include "archetype/io/genotype_json.hpp"
+#include "archetype/io/json.hpp"
 #include "archetype/io/weights.hpp"

@@ -2,7 +2,7 @@
 //
 // Contract: the file holds a network's parameters and state together with the spelling of its type, so
 // weights are only ever loaded into the architecture that wrote them. It is written atomically
-// (io/atomic_file.hpp). load_weights checks the whole file before touching the network: on any error
+// (core/atomic_file.hpp). load_weights checks the whole file before touching the network: on any error
 // the network is unchanged. Each way a file can be wrong is its own archetype::error naming the path:
 // empty/truncated, trailing bytes, wrong magic (not a weights file), unknown format version, checksum
 // mismatch (corrupted), another architecture (both spellings shown, around their first difference when
@@ -33,7 +33,7 @@
 #include <zlib.h>
 
 #include "archetype/core/error.hpp"
-#include "archetype/io/atomic_file.hpp"
+#include "archetype/core/atomic_file.hpp"
 
 namespace archetype {
 

@@ -60,6 +60,32 @@ std::uint16_t parse_alternative(std::size_t i, std::string_view value) {
                 "\"; allowed: " + detail::allowed_values(d));
 }
 
+// The position of decision `name`, marked in `seen`; throws for an unknown or repeated name.
+template <class Space>
+std::size_t claim_decision(std::string_view name, std::array<bool, Space::decision_count>& seen) {
+    const std::size_t i = Space::find(name);
+    if (i == Space::decision_count) {
+        std::string known;
+        for (const auto& d : Space::decisions) {
+            if (!known.empty()) known += ", ";
+            known += d.name;
+        }
+        throw error("genotype: the space has no decision \"" + std::string(name) + "\"; its decisions are " + known);
+    }
+    if (seen[i]) throw error("genotype: decision \"" + std::string(name) + "\" is given twice");
+    seen[i] = true;
+    return i;
+}
+
+// Throws for the first decision not marked in `seen`, listing its allowed values.
+template <class Space>
+void require_all(const std::array<bool, Space::decision_count>& seen) {
+    for (std::size_t i = 0; i < Space::decision_count; ++i)
+        if (!seen[i])
+            throw error("genotype: decision \"" + std::string(Space::decisions[i].name) +
+                        "\" is missing; give one of: " + detail::allowed_values(Space::decisions[i]));
+}
+
 template <class Space>
 typename Space::genotype parse_text(std::string_view text) {
     typename Space::genotype g{};
@@ -74,24 +100,10 @@ typename Space::genotype parse_text(std::string_view text) {
             throw error("genotype: \"" + std::string(item) + "\" is not of the form name=value (in \"" +
                         std::string(text) + "\")");
         const std::string_view name = detail::trim(item.substr(0, eq));
-        const std::size_t i = Space::find(name);
-        if (i == Space::decision_count) {
-            std::string known;
-            for (const auto& d : Space::decisions) {
-                if (!known.empty()) known += ", ";
-                known += d.name;
-            }
-            throw error("genotype: the space has no decision \"" + std::string(name) + "\"; its decisions are " +
-                        known);
-        }
-        if (seen[i]) throw error("genotype: decision \"" + std::string(name) + "\" is given twice");
-        seen[i] = true;
+        const std::size_t i = claim_decision<Space>(name, seen);
         g[i] = parse_alternative<Space>(i, detail::trim(item.substr(eq + 1)));
     }
-    for (std::size_t i = 0; i < Space::decision_count; ++i)
-        if (!seen[i])
-            throw error("genotype: decision \"" + std::string(Space::decisions[i].name) +
-                        "\" is missing; give one of: " + detail::allowed_values(Space::decisions[i]));
+    require_all<Space>(seen);
     return g;
 }
 

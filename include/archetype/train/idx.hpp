@@ -18,7 +18,7 @@
 #include <zlib.h>
 
 #include "archetype/core/error.hpp"
-#include "archetype/io/atomic_file.hpp"
+#include "archetype/core/atomic_file.hpp"
 
 namespace archetype {
 

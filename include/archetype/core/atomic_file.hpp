@@ -1,4 +1,4 @@
-// archetype/io/atomic_file.hpp — whole-file reads, and whole-file writes that are atomic (POSIX).
+// archetype/core/atomic_file.hpp — whole-file reads, and whole-file writes that are atomic (POSIX).
 //
 // Contract: write_file_atomically(path, bytes) leaves either the old file or the complete new one at
 // `path`, never a partial file, even if the process dies midway: it writes a temporary file in the same
