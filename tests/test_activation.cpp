@@ -82,6 +82,15 @@ TEST_CASE("activation values and gradients at chosen points follow PyTorch, kink
             CHECK(r.dx[i] == doctest::Approx(dx[i]).epsilon(1e-6));
         }
     }
+    SUBCASE("hard_sigmoid: relu6(x+3)/6; gradient 1/6 strictly inside (−3, 3), 0 at both ends and outside") {
+        run<at::hard_sigmoid, 6> r({-4.0f, -3.0f, -1.5f, 0.0f, 3.0f, 4.0f});
+        const std::array<float, 6> y{0.0f, 0.0f, 0.25f, 0.5f, 1.0f, 1.0f};
+        const std::array<float, 6> dx{0.0f, 0.0f, 2.0f / 6.0f, 2.0f / 6.0f, 0.0f, 0.0f};
+        for (std::size_t i = 0; i < 6; ++i) {
+            CHECK(r.y[i] == doctest::Approx(y[i]).epsilon(1e-6));
+            CHECK(r.dx[i] == doctest::Approx(dx[i]).epsilon(1e-6));
+        }
+    }
     SUBCASE("sigmoid and tanh, gradients from the output") {
         run<at::sigmoid, 3> s({0.0f, 2.0f, -30.0f});
         CHECK(s.y[0] == 0.5f);
@@ -127,6 +136,7 @@ TEST_CASE("activation gradients agree with finite differences over [−8, 8], aw
     CHECK(max_derivative_error<k::hard_swish_fn>() < 2e-4);
     CHECK(max_derivative_error<k::sigmoid_fn>() < 2e-4);
     CHECK(max_derivative_error<k::tanh_fn>() < 2e-4);
+    CHECK(max_derivative_error<k::hard_sigmoid_fn>() < 2e-4);
 }
 
 namespace {

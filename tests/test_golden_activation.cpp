@@ -1,5 +1,5 @@
-// Golden values: relu, relu6, hard_swish, sigmoid, tanh against PyTorch's nn.ReLU, ReLU6, Hardswish,
-// Sigmoid, Tanh (tests/data/golden/activation, made by tests/reference/generate_golden.py). y and dx
+// Golden values: relu, relu6, hard_swish, sigmoid, tanh, hard_sigmoid against PyTorch's nn.ReLU, ReLU6,
+// Hardswish, Sigmoid, Tanh, Hardsigmoid (tests/data/golden/activation, made by tests/reference/generate_golden.py). y and dx
 // must agree within 1e-4 relative to the largest magnitude of the reference. Random inputs span
 // [-5, 8] (every region of every function) and stay 0.01 away from kinks; the *_kinks cases put inputs
 // exactly on them, where PyTorch's conventions are relu' = 0 at 0, relu6' = 0 at 0 and 6 and
@@ -40,4 +40,10 @@ TEST_CASE("sigmoid matches nn.Sigmoid") {
 TEST_CASE("tanh matches nn.Tanh") {
     check_golden_layer<shape{3, 5, 7}, at::tanh>("activation/tanh_3x5x7_b2");
     check_golden_layer<shape{10, 1, 1}, at::tanh>("activation/tanh_flat10_b3");
+}
+
+TEST_CASE("hard_sigmoid matches nn.Hardsigmoid") {
+    check_golden_layer<shape{3, 5, 7}, at::hard_sigmoid>("activation/hard_sigmoid_3x5x7_b2");
+    check_golden_layer<shape{10, 1, 1}, at::hard_sigmoid>("activation/hard_sigmoid_flat10_b3");
+    check_golden_layer<shape{4, 1, 1}, at::hard_sigmoid>("activation/hard_sigmoid_kinks");
 }

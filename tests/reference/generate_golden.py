@@ -208,6 +208,7 @@ ACTIVATIONS = {  # our name: (module, kinks to keep away from)
     "hard_swish": (nn.Hardswish, [-3.0, 3.0]),
     "sigmoid": (nn.Sigmoid, []),
     "tanh": (nn.Tanh, []),
+    "hard_sigmoid": (nn.Hardsigmoid, [-3.0, 3.0]),
 }
 
 
@@ -340,7 +341,7 @@ def main():
     for kind in ACTIVATIONS:
         activation_case(kind + "_3x5x7_b2", kind, 2, (3, 5, 7))
         activation_case(kind + "_flat10_b3", kind, 3, (10, 1, 1))
-    for kind in ("relu", "relu6", "hard_swish"):
+    for kind in ("relu", "relu6", "hard_swish", "hard_sigmoid"):
         activation_kinks_case(kind + "_kinks", kind)
 
     # batch norm: training (batch statistics, running-stat update) and eval (running statistics)

@@ -12,6 +12,7 @@
 //                  (hardswish_backward, scalar/CUDA path; PyTorch's AVX path gives dy at exactly x = 3)
 //   sigmoid_fn     1/(1+e^−x);           grad dy·y·(1 − y)
 //   tanh_fn        tanh x;               grad dy·(1 − y²)
+//   hard_sigmoid_fn min(max(x+3,0),6)/6; grad dy/6 for −3 < x < 3, else 0   (hardsigmoid_backward)
 #pragma once
 
 #include <algorithm>
@@ -45,6 +46,11 @@ struct sigmoid_fn {
 struct tanh_fn {
     static float f(float x) { return std::tanh(x); }
     static float grad(float, float y, float dy) { return dy * (1.0f - y * y); }
+};
+
+struct hard_sigmoid_fn {
+    static float f(float x) { return std::min(std::max(x + 3.0f, 0.0f), 6.0f) / 6.0f; }
+    static float grad(float x, float, float dy) { return (x > -3.0f && x < 3.0f) ? dy / 6.0f : 0.0f; }
 };
 
 template <class F>

@@ -1,4 +1,5 @@
-// archetype/layers/activation.hpp — elementwise activations `relu`, `relu6`, `hard_swish`, `sigmoid`, `tanh`.
+// archetype/layers/activation.hpp — elementwise activations `relu`, `relu6`, `hard_swish`, `sigmoid`, `tanh`,
+// `hard_sigmoid`.
 //
 // Contract: each keeps the input shape, has no parameters and no MACs, and counts its output as
 // activations. Values and gradients are PyTorch's, including at the kinks (see kernels/eltwise.hpp):
@@ -67,6 +68,10 @@ struct sigmoid : detail::activation_layer<sigmoid, kernels::sigmoid_fn> {
 
 struct tanh : detail::activation_layer<tanh, kernels::tanh_fn> {
     static std::string spelling() { return "archetype::tanh"; }
+};
+
+struct hard_sigmoid : detail::activation_layer<hard_sigmoid, kernels::hard_sigmoid_fn> {
+    static std::string spelling() { return "archetype::hard_sigmoid"; }
 };
 
 }  // namespace archetype
