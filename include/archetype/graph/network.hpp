@@ -54,6 +54,7 @@ public:
     void set_pool(thread_pool* pool) { pool_ = pool; }
     // Every leaf layer's output is shown to `observer` during forward (null: none).
     void set_observer(forward_observer* observer) { observer_ = observer; }
+    forward_observer* observer() const { return observer_; }
     thread_pool* pool() const { return pool_; }
 
     // Inference on a batch [N][C][H][W].

@@ -26,7 +26,8 @@ struct dense {
     template <shape In>
     struct op : op_base<dense, In> {
         static constexpr std::size_t fan_in = In.size();
-        static constexpr std::size_t param_count = fan_in * Out + (Bias ? Out : 0);
+        static constexpr std::size_t weight_count = fan_in * Out;  // weights first, then the bias
+        static constexpr std::size_t param_count = weight_count + (Bias ? Out : 0);
 
         static void init(float* w, float*, rng& g) {
             const float bound = 1.0f / std::sqrt(float(fan_in));

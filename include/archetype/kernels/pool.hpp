@@ -1,0 +1,162 @@
+// archetype/kernels/pool.hpp — max, average and global average pooling on raw NCHW pointers.
+//
+// Contract (PyTorch semantics, floor mode): window (oh, ow) covers rows [oh·stride − pad, … + k) and the
+// same columns, cut to the input; output size (h + 2·pad − k)/stride + 1. The geometry is a compile-time
+// value (pool2d_geometry). All functions work on one sample x [c][h][w] → y [c][ho][wo] and overwrite
+// their output (y or dx).
+//   max_pool_forward<G>(x, y, argmax)    padding acts as −∞; y = the maximum of the window, argmax = the
+//                                        plane index (h·w + column, exact in a float) of its first
+//                                        maximal element in row-major order
+//   max_pool_backward<G>(argmax, dy, dx) routes dy to that element; overlapping windows add
+//   avg_pool_forward<G, IncludePad>(x, y) / avg_pool_backward<G, IncludePad>(dy, dx)
+//                                    divisor: k·k when IncludePad, else the window's input elements
+//   global_avg_pool_forward(x, y, c, hw) / global_avg_pool_backward(dy, dx, c, hw): mean over h·w
+// A NaN in a max window wins it, as in PyTorch.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <utility>
+
+namespace archetype::kernels {
+
+struct pool2d_geometry {
+    int c = 1, h = 1, w = 1;  // input channels, height, width
+    int k = 1, stride = 1, pad = 0;
+
+    constexpr int ho() const { return (h + 2 * pad - k) / stride + 1; }
+    constexpr int wo() const { return (w + 2 * pad - k) / stride + 1; }
+    constexpr bool valid() const {
+        return c > 0 && h > 0 && w > 0 && k > 0 && stride > 0 && pad >= 0 && 2 * pad <= k && h + 2 * pad >= k &&
+               w + 2 * pad >= k;
+    }
+};
+
+namespace detail {
+
+struct window {
+    int h0, h1, w0, w1;  // input rows [h0, h1) and columns [w0, w1), cut to the input
+    int padded_size;     // the window's size counting padding (PyTorch's count_include_pad divisor)
+};
+
+template <pool2d_geometry G>
+constexpr window window_at(int oh, int ow) {
+    const int h0 = oh * G.stride - G.pad, w0 = ow * G.stride - G.pad;
+    const int h1 = std::min(h0 + G.k, G.h + G.pad), w1 = std::min(w0 + G.k, G.w + G.pad);
+    return {std::max(h0, 0), std::min(h1, G.h), std::max(w0, 0), std::min(w1, G.w), (h1 - h0) * (w1 - w0)};
+}
+
+// One kernel column Kw of input row xr (starting at plane index row) for all windows of an output row:
+// an element replaces the running maximum when greater, or when NaN. Branch-free and with constant
+// bounds, so it vectorises across the row's windows.
+template <pool2d_geometry G, int Kw>
+inline void max_step(const float* __restrict xr, int row, float* __restrict m, float* __restrict best) {
+    constexpr int off = Kw - G.pad;
+    constexpr int lo = off >= 0 ? 0 : (-off + G.stride - 1) / G.stride;
+    constexpr int hi = G.w - 1 - off < 0 ? 0 : std::min((G.w - 1 - off) / G.stride + 1, G.wo());
+    for (int ow = lo; ow < hi; ++ow) {
+        const float v = xr[ow * G.stride + off];
+        const bool take = v > m[ow] || v != v;
+        m[ow] = take ? v : m[ow];
+        best[ow] = take ? float(row + ow * G.stride + off) : best[ow];
+    }
+}
+
+template <pool2d_geometry G, bool IncludePad>
+constexpr int divisor(const window& win) {
+    return IncludePad ? win.padded_size : (win.h1 - win.h0) * (win.w1 - win.w0);
+}
+
+}  // namespace detail
+
+template <pool2d_geometry G>
+void max_pool_forward(const float* __restrict x, float* __restrict y, float* __restrict argmax) {
+    static_assert(G.valid(), "archetype::kernels::max_pool_forward: invalid geometry");
+    static_assert(std::size_t(G.h) * G.w <= (std::size_t(1) << 24), "argmax indices must be exact in a float");
+    constexpr int Ho = G.ho(), Wo = G.wo(), S = G.stride;
+    for (int c = 0; c < G.c; ++c) {
+        const float* xc = x + std::size_t(c) * G.h * G.w;
+        for (int oh = 0; oh < Ho; ++oh) {
+            // all windows of the row at once, element by element in row-major window order
+            float m[Wo], best[Wo];
+            const int h0 = std::max(oh * S - G.pad, 0), h1 = std::min(oh * S - G.pad + G.k, G.h);
+            for (int ow = 0; ow < Wo; ++ow) {
+                m[ow] = -std::numeric_limits<float>::infinity();
+                best[ow] = float(h0 * G.w + std::max(ow * S - G.pad, 0));
+            }
+            for (int ih = h0; ih < h1; ++ih) {
+                const float* xr = xc + std::size_t(ih) * G.w;
+                [&]<int... Kw>(std::integer_sequence<int, Kw...>) {
+                    (detail::max_step<G, Kw>(xr, ih * G.w, m, best), ...);
+                }(std::make_integer_sequence<int, G.k>{});
+            }
+            const std::size_t at = (std::size_t(c) * Ho + oh) * Wo;
+            std::copy_n(m, Wo, y + at);
+            std::copy_n(best, Wo, argmax + at);
+        }
+    }
+}
+
+template <pool2d_geometry G>
+void max_pool_backward(const float* __restrict argmax, const float* __restrict dy, float* __restrict dx) {
+    static_assert(G.valid(), "archetype::kernels::max_pool_backward: invalid geometry");
+    constexpr int Ho = G.ho(), Wo = G.wo();
+    std::fill_n(dx, std::size_t(G.c) * G.h * G.w, 0.0f);
+    for (int c = 0; c < G.c; ++c) {
+        float* dxc = dx + std::size_t(c) * G.h * G.w;
+        const std::size_t at = std::size_t(c) * Ho * Wo;
+        for (int i = 0; i < Ho * Wo; ++i) dxc[int(argmax[at + i])] += dy[at + i];
+    }
+}
+
+template <pool2d_geometry G, bool IncludePad>
+void avg_pool_forward(const float* x, float* y) {
+    static_assert(G.valid(), "archetype::kernels::avg_pool_forward: invalid geometry");
+    constexpr int Ho = G.ho(), Wo = G.wo();
+    for (int c = 0; c < G.c; ++c) {
+        const float* xc = x + std::size_t(c) * G.h * G.w;
+        float* yc = y + std::size_t(c) * Ho * Wo;
+        for (int oh = 0; oh < Ho; ++oh)
+            for (int ow = 0; ow < Wo; ++ow) {
+                const detail::window win = detail::window_at<G>(oh, ow);
+                float sum = 0.0f;
+                for (int ih = win.h0; ih < win.h1; ++ih)
+                    for (int iw = win.w0; iw < win.w1; ++iw) sum += xc[ih * G.w + iw];
+                yc[oh * Wo + ow] = sum / float(detail::divisor<G, IncludePad>(win));
+            }
+    }
+}
+
+template <pool2d_geometry G, bool IncludePad>
+void avg_pool_backward(const float* dy, float* dx) {
+    static_assert(G.valid(), "archetype::kernels::avg_pool_backward: invalid geometry");
+    constexpr int Ho = G.ho(), Wo = G.wo();
+    std::fill_n(dx, std::size_t(G.c) * G.h * G.w, 0.0f);
+    for (int c = 0; c < G.c; ++c) {
+        const float* dyc = dy + std::size_t(c) * Ho * Wo;
+        float* dxc = dx + std::size_t(c) * G.h * G.w;
+        for (int oh = 0; oh < Ho; ++oh)
+            for (int ow = 0; ow < Wo; ++ow) {
+                const detail::window win = detail::window_at<G>(oh, ow);
+                const float g = dyc[oh * Wo + ow] / float(detail::divisor<G, IncludePad>(win));
+                for (int ih = win.h0; ih < win.h1; ++ih)
+                    for (int iw = win.w0; iw < win.w1; ++iw) dxc[ih * G.w + iw] += g;
+            }
+    }
+}
+
+inline void global_avg_pool_forward(const float* x, float* y, std::size_t c, std::size_t hw) {
+    for (std::size_t i = 0; i < c; ++i) {
+        float sum = 0.0f;
+        for (std::size_t j = 0; j < hw; ++j) sum += x[i * hw + j];
+        y[i] = sum / float(hw);
+    }
+}
+
+inline void global_avg_pool_backward(const float* dy, float* dx, std::size_t c, std::size_t hw) {
+    for (std::size_t i = 0; i < c; ++i) std::fill_n(dx + i * hw, hw, dy[i] / float(hw));
+}
+
+}  // namespace archetype::kernels

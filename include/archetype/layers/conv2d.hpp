@@ -1,0 +1,112 @@
+// archetype/layers/conv2d.hpp — 2-D convolution `conv2d<Out, K, Stride, Pad, Dil, Groups, Bias>` and
+// `depthwise_conv2d<K, Stride, Pad, Dil, Multiplier, Bias>`.
+//
+// Contract: square K×K kernel, zero padding Pad on every side, dilation Dil, Groups groups (the input
+// channels and Out must be divisible by Groups); output {Out, (H + 2Pad − Dil(K−1) − 1)/Stride + 1, same
+// for W}. depthwise_conv2d is conv2d with Groups = C_in and Out = C_in·Multiplier (the same op).
+// Parameters: weight [Out][C/Groups][K][K], then bias [Out]; initialised as PyTorch's nn.Conv2d, both
+// U(−1/√fan_in, 1/√fan_in) with fan_in = (C/Groups)·K·K, weights drawn first. expected_input rounds the
+// channels up to a multiple of Groups and raises H, W to the smallest size that gives one output.
+// Forward and the input gradient run batch-parallel; weight and bias gradients are summed over the
+// batch in sample order (same result for any thread count).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+
+#include "archetype/kernels/conv2d.hpp"
+#include "archetype/layers/layer.hpp"
+
+namespace archetype {
+
+namespace detail {
+
+constexpr shape conv_output(const kernels::conv2d_geometry& g) { return {g.out, g.ho(), g.wo()}; }
+
+constexpr shape conv_expected_input(shape in, int groups, int k, int pad, int dil) {
+    const int min_hw = std::max(1, dil * (k - 1) + 1 - 2 * pad);
+    return {std::max(groups, (in.c + groups - 1) / groups * groups), std::max(in.h, min_hw),
+            std::max(in.w, min_hw)};
+}
+
+constexpr cost conv_cost(const kernels::conv2d_geometry& g, bool bias) {
+    const std::size_t weights = g.weight_count(), outputs = std::size_t(g.out) * g.ho() * g.wo();
+    return {weights + (bias ? g.out : 0), weights * g.ho() * g.wo(), outputs};
+}
+
+// The op of every convolution descriptor D whose geometry on input In is G.
+template <class D, shape In, kernels::conv2d_geometry G, bool Bias>
+struct conv2d_op : op_base<D, In> {
+    static_assert(G.valid(), "archetype: convolution: this input shape is not accepted (the channels must be "
+                             "divisible by Groups and the padded input at least the kernel extent "
+                             "Dil*(K-1)+1); compose layers in a sequential to have the shapes checked and named");
+    static constexpr std::size_t weight_count = G.weight_count();
+    static constexpr std::size_t param_count = weight_count + (Bias ? G.out : 0);
+    static constexpr std::size_t fan_in = std::size_t(G.cg()) * G.k * G.k;
+    static constexpr std::size_t in_size = In.size(), out_size = std::size_t(G.out) * G.ho() * G.wo();
+
+    static void init(float* w, float*, rng& g) {
+        const float bound = 1.0f / std::sqrt(float(fan_in));
+        for (std::size_t i = 0; i < param_count; ++i) w[i] = g.uniform(-bound, bound);
+    }
+    static void forward(const context& c, const slots& s, const float* x, float* y) {
+        const float* bias = Bias ? s.w + weight_count : nullptr;
+        parallel_for(c.pool, c.batch, [&](std::size_t n) {
+            kernels::conv2d_forward<G>(x + n * in_size, s.w, bias, y + n * out_size);
+        });
+    }
+    static void backward(const context& c, const slots& s, const float* x, const float*, const float* dy,
+                         float* dx) {
+        if (dx) {
+            parallel_for(c.pool, c.batch, [&](std::size_t n) {
+                kernels::conv2d_backward_data<G>(dy + n * out_size, s.w, dx + n * in_size);
+            });
+        }
+        if (s.dw) kernels::conv2d_backward_weights<G>(x, dy, c.batch, s.dw, Bias ? s.dw + weight_count : nullptr);
+    }
+};
+
+}  // namespace detail
+
+template <int Out, int K, int Stride = 1, int Pad = 0, int Dil = 1, int Groups = 1, bool Bias = true>
+struct conv2d {
+    static_assert(Out > 0 && K > 0 && Stride > 0 && Pad >= 0 && Dil > 0 && Groups > 0,
+                  "archetype::conv2d<Out, K, Stride, Pad, Dil, Groups>: Out, K, Stride, Dil and Groups must be "
+                  "positive and Pad non-negative");
+    static_assert(Out % Groups == 0, "archetype::conv2d: Out must be divisible by Groups");
+
+    static constexpr kernels::conv2d_geometry geometry(shape in) {
+        return {in.c, in.h, in.w, Out, K, Stride, Pad, Dil, Groups};
+    }
+    static constexpr shape output(shape in) { return detail::conv_output(geometry(in)); }
+    static constexpr shape expected_input(shape in) { return detail::conv_expected_input(in, Groups, K, Pad, Dil); }
+    static constexpr cost cost_of(shape in) { return detail::conv_cost(geometry(in), Bias); }
+    static std::string spelling() {
+        return "archetype::conv2d<" + spell_args(Out, K, Stride, Pad, Dil, Groups, Bias) + ">";
+    }
+
+    template <shape In>
+    struct op : detail::conv2d_op<conv2d, In, geometry(In), Bias> {};
+};
+
+template <int K, int Stride = 1, int Pad = 0, int Dil = 1, int Multiplier = 1, bool Bias = true>
+struct depthwise_conv2d {
+    static_assert(K > 0 && Stride > 0 && Pad >= 0 && Dil > 0 && Multiplier > 0,
+                  "archetype::depthwise_conv2d<K, Stride, Pad, Dil, Multiplier>: K, Stride, Dil and Multiplier "
+                  "must be positive and Pad non-negative");
+
+    static constexpr kernels::conv2d_geometry geometry(shape in) {
+        return {in.c, in.h, in.w, in.c * Multiplier, K, Stride, Pad, Dil, in.c};
+    }
+    static constexpr shape output(shape in) { return detail::conv_output(geometry(in)); }
+    static constexpr shape expected_input(shape in) { return detail::conv_expected_input(in, 1, K, Pad, Dil); }
+    static constexpr cost cost_of(shape in) { return detail::conv_cost(geometry(in), Bias); }
+    static std::string spelling() {
+        return "archetype::depthwise_conv2d<" + spell_args(K, Stride, Pad, Dil, Multiplier, Bias) + ">";
+    }
+
+    template <shape In>
+    struct op : detail::conv2d_op<depthwise_conv2d, In, geometry(In), Bias> {};
+};
+
+}  // namespace archetype
