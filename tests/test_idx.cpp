@@ -11,6 +11,7 @@
 
 #include <unistd.h>
 
+#include "support/temp_dir.hpp"
 #include "archetype/train/dataset.hpp"
 #include "archetype/train/idx.hpp"
 
@@ -19,13 +20,7 @@ namespace fs = std::filesystem;
 using bytes = std::vector<unsigned char>;
 
 namespace {
-
-struct temp_dir {
-    fs::path path = fs::temp_directory_path() / ("archetype-test-idx-" + std::to_string(::getpid()));
-    temp_dir() { fs::create_directories(path); }
-    ~temp_dir() { fs::remove_all(path); }
-    fs::path operator/(const std::string& name) const { return path / name; }
-};
+using test_support::temp_dir;
 
 void put32(bytes& b, std::uint32_t v) {
     for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<unsigned char>(v >> s));
@@ -70,7 +65,7 @@ bytes cut(bytes b, std::size_t drop) {
 }  // namespace
 
 TEST_CASE("IDX images and labels round-trip, plain and gzip (including multi-member gzip)") {
-    temp_dir dir;
+    temp_dir dir("idx");
     const bytes im = idx_images_bytes(3, 4, 5);
     write(dir / "im", im);
     write(dir / "im.gz", gzip(im));
@@ -90,7 +85,7 @@ TEST_CASE("IDX images and labels round-trip, plain and gzip (including multi-mem
 }
 
 TEST_CASE("malformed plain IDX files: each error names the file and the problem") {
-    temp_dir dir;
+    temp_dir dir("idx");
     const bytes im = idx_images_bytes(2, 3, 3);
     auto check_error = [&](const bytes& b, const char* what, bool images = true) {
         const fs::path p = dir / "bad";
@@ -120,7 +115,7 @@ TEST_CASE("malformed plain IDX files: each error names the file and the problem"
 }
 
 TEST_CASE("malformed gzip IDX files: truncated stream, damaged data, trailing bytes, bad content") {
-    temp_dir dir;
+    temp_dir dir("idx");
     const bytes im = idx_images_bytes(20, 8, 8);
     const bytes gz = gzip(im);
     auto expect = [&](const bytes& b, const char* what) {
@@ -142,7 +137,7 @@ TEST_CASE("malformed gzip IDX files: truncated stream, damaged data, trailing by
 }
 
 TEST_CASE("an IDX pair becomes a dataset scaled to [0, 1]; a count mismatch names both files") {
-    temp_dir dir;
+    temp_dir dir("idx");
     bytes im;
     put32(im, 0x803);
     put32(im, 2);
@@ -242,7 +237,7 @@ TEST_CASE("Fashion-MNIST: the installed test set, and a clear error for a missin
                          doctest::Contains("'/nonexistent/fmnist' does not exist"), at::error);
     CHECK_THROWS_WITH_AS(at::load_fashion_mnist(at::fashion_mnist_part::test, "/nonexistent/fmnist"),
                          doctest::Contains("apt-get install dataset-fashion-mnist"), at::error);
-    temp_dir dir;
+    temp_dir dir("idx");
     CHECK_THROWS_WITH_AS(at::load_fashion_mnist(at::fashion_mnist_part::train, dir.path),
                          doctest::Contains("train-images-idx3-ubyte.gz' (or without .gz) is missing"), at::error);
     // the same names without .gz are accepted, and mixed

@@ -9,27 +9,16 @@
 #include "archetype/layers/identity.hpp"
 #include "archetype/search/search.hpp"
 #include "archetype/space/search_space.hpp"
+#include "support/synthetic_spaces.hpp"
 
 namespace at = archetype;
 using at::direction;
 
+using synthetic::same_history;
+
 namespace {
-constexpr at::fixed_string<4> digit_name(std::size_t i) {
-    const char s[4] = {'d', char('0' + i / 10), char('0' + i % 10), '\0'};
-    return at::fixed_string<4>(s);
-}
-template <std::size_t I>
-using digit = at::choice<digit_name(I), at::identity, at::identity, at::identity, at::identity>;
-template <std::size_t... I>
-at::sequential<digit<I>...> digits_body(std::index_sequence<I...>);
-// 20 decisions of 4 alternatives: 4^20 genotypes
-using space20 = at::search_space<at::shape{1, 1, 1}, decltype(digits_body(std::make_index_sequence<20>{}))>;
-// 3 · 2 · 4 = 24 genotypes
-using space24 = at::search_space<
-    at::shape{1, 1, 1},
-    at::sequential<at::choice<"a", at::identity, at::identity, at::identity>,
-                   at::choice<"b", at::identity, at::identity>,
-                   at::choice<"c", at::identity, at::identity, at::identity, at::identity>>>;
+using space20 = synthetic::digits_space<20>;  // 4^20 genotypes
+using synthetic::space24;
 static_assert(space20::decision_count == 20 && space24::cardinality == at::big_count{24});
 
 template <class G>
@@ -53,17 +42,6 @@ std::size_t hamming(const G& a, const G& b) {
 // Two conflicting objectives: maximise the digit sum, minimise the sum of squares.
 at::evaluation bi_objective(const space20::genotype& g) { return {{digit_sum(g), square_sum(g)}, 0.0, {}}; }
 
-template <class S>
-bool same_history(const S& a, const S& b) {
-    if (a.history().size() != b.history().size()) return false;
-    for (std::size_t i = 0; i < a.history().size(); ++i) {
-        const auto &x = a.history()[i], &y = b.history()[i];
-        if (x.genotype != y.genotype || x.result.objectives != y.result.objectives ||
-            x.result.violation != y.result.violation || x.result.metrics != y.result.metrics)
-            return false;
-    }
-    return true;
-}
 }  // namespace
 
 TEST_CASE("random search: the history does not depend on the batch size; the seed decides it") {

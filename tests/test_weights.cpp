@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include "support/temp_dir.hpp"
 #include "archetype/graph/network.hpp"
 #include "archetype/graph/sequential.hpp"
 #include "archetype/io/io.hpp"
@@ -21,13 +22,7 @@ namespace fs = std::filesystem;
 using bytes = std::vector<unsigned char>;
 
 namespace {
-
-struct temp_dir {
-    fs::path path = fs::temp_directory_path() / ("archetype-test-weights-" + std::to_string(::getpid()));
-    temp_dir() { fs::create_directories(path); }
-    ~temp_dir() { fs::remove_all(path); }
-    fs::path operator/(const std::string& name) const { return path / name; }
-};
+using test_support::temp_dir;
 
 bytes read(const fs::path& p) { return at::read_file(p); }
 void write(const fs::path& p, const bytes& b) {
@@ -47,7 +42,7 @@ std::vector<float> snapshot(Net& n) {
 }  // namespace
 
 TEST_CASE("weights round-trip bit-exactly, parameters and state, in the documented layout") {
-    temp_dir dir;
+    temp_dir dir("weights");
     small_net a{at::seed{1}}, b{at::seed{2}};
     REQUIRE(small_net::state_count == 8);  // batch norm running mean and variance
     for (std::size_t i = 0; i < a.state().size(); ++i) a.state()[i] = 0.5f + float(i);
@@ -66,7 +61,7 @@ TEST_CASE("weights round-trip bit-exactly, parameters and state, in the document
 }
 
 TEST_CASE("weights of another architecture: the message shows both spellings") {
-    temp_dir dir;
+    temp_dir dir("weights");
     other_net o{at::seed{1}};
     at::save_weights(o, dir / "o.bin");
     small_net n{at::seed{2}};
@@ -83,7 +78,7 @@ TEST_CASE("very long spellings are shown around their first difference") {
     using long_a = at::network<at::shape{4, 1, 1}, at::sequential<d, d, d, d, d, d, d, d, d, d, d, at::dense<3>>>;
     using long_b = at::network<at::shape{4, 1, 1}, at::sequential<d, d, d, d, d, d, d, d, d, d, d, at::dense<2>>>;
     REQUIRE(long_a::spelling().size() > 300);
-    temp_dir dir;
+    temp_dir dir("weights");
     long_a a;
     at::save_weights(a, dir / "a.bin");
     long_b b;
@@ -104,7 +99,7 @@ TEST_CASE("very long spellings are shown around their first difference") {
 }
 
 TEST_CASE("every single bit flip anywhere in the file is detected and leaves the network untouched") {
-    temp_dir dir;
+    temp_dir dir("weights");
     small_net a{at::seed{1}};
     at::save_weights(a, dir / "w.bin");
     const bytes good = read(dir / "w.bin");
@@ -132,7 +127,7 @@ TEST_CASE("every single bit flip anywhere in the file is detected and leaves the
 }
 
 TEST_CASE("truncated, extended, foreign, future-version and miscounted files are each reported") {
-    temp_dir dir;
+    temp_dir dir("weights");
     small_net a{at::seed{1}};
     at::save_weights(a, dir / "w.bin");
     const bytes good = read(dir / "w.bin");
@@ -163,7 +158,7 @@ TEST_CASE("truncated, extended, foreign, future-version and miscounted files are
 }
 
 TEST_CASE("atomic writes replace the whole file, and a failed write leaves nothing behind") {
-    temp_dir dir;
+    temp_dir dir("weights");
     at::write_file_atomically(dir / "f.txt", std::string_view("old contents"));
     at::write_file_atomically(dir / "f.txt", std::string_view("new"));
     const bytes now = read(dir / "f.txt");
