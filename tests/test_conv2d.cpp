@@ -94,8 +94,8 @@ void check_against_reference(std::size_t n, std::uint64_t s = 1) {
     std::vector<float> y_ref(n * out), dx_ref(n * in), dw_ref(net_t::param_count);
     for (std::size_t i = 0; i < n; ++i) {
         at::kernels::reference::conv2d_forward(g, x.data() + i * in, w, b, y_ref.data() + i * out);
-        at::kernels::reference::conv2d_backward(g, x.data() + i * in, w, dy.data() + i * out,
-                                                dx_ref.data() + i * in, dw_ref.data(), bias ? dw_ref.data() + nw : nullptr);
+        at::kernels::reference::conv2d_backward(g, x.data() + i * in, w, dy.data() + i * out, dx_ref.data() + i * in,
+                                                dw_ref.data(), bias ? dw_ref.data() + nw : nullptr);
     }
     const float* y = net.forward_raw(x.data(), n, true);
     CHECK(rel_error({y, y + n * out}, y_ref) < 5e-6);
@@ -195,5 +195,6 @@ TEST_CASE("results do not depend on the thread count, and dx may be skipped") {
     // a second backward adds the same gradient again
     const std::vector<float> once(serial.grads().begin(), serial.grads().end());
     serial.backward_raw(dy.data(), dxs.data());
-    for (std::size_t i = 0; i < once.size(); ++i) CHECK(serial.grads()[i] == doctest::Approx(2 * once[i]).epsilon(1e-5));
+    for (std::size_t i = 0; i < once.size(); ++i)
+        CHECK(serial.grads()[i] == doctest::Approx(2 * once[i]).epsilon(1e-5));
 }

@@ -45,7 +45,7 @@ struct conv2d_geometry {
     }
 };
 
-namespace detail {
+namespace conv_detail {
 
 using vec = xsimd::batch<float>;
 inline constexpr int lanes = int(vec::size);
@@ -231,18 +231,18 @@ const float* unroll_group(const float* xg, float* scratch) {
     }
 }
 
-}  // namespace detail
+}  // namespace conv_detail
 
 template <conv2d_geometry G>
 void conv2d_forward(const float* x, const float* w, const float* b, float* y) {
     static_assert(G.valid(), "archetype::kernels::conv2d_forward: invalid geometry");
-    using L = detail::layout<G>;
-    float* scratch = detail::scratch(L::scratch_floats);
+    using L = conv_detail::layout<G>;
+    float* scratch = conv_detail::scratch(L::scratch_floats);
     float* rows = scratch + L::padded_floats + L::col_floats;  // output rows padded to Pp
     for (int g = 0; g < G.groups; ++g) {
-        const float* col = detail::unroll_group<G>(x + g * L::group_in, scratch);
+        const float* col = conv_detail::unroll_group<G>(x + g * L::group_in, scratch);
         float* yg = y + std::size_t(g) * L::Og * L::P;
-        detail::gemm<L::Og, L::R, L::Pp, L::R, 1>(w + std::size_t(g) * L::Og * L::R, col,
+        conv_detail::gemm<L::Og, L::R, L::Pp, L::R, 1>(w + std::size_t(g) * L::Og * L::R, col,
                                                   L::P == L::Pp ? yg : rows, b ? b + g * L::Og : nullptr);
         if constexpr (L::P != L::Pp)
             for (int o = 0; o < L::Og; ++o) std::copy_n(rows + o * L::Pp, L::P, yg + o * L::P);
@@ -252,8 +252,8 @@ void conv2d_forward(const float* x, const float* w, const float* b, float* y) {
 template <conv2d_geometry G>
 void conv2d_backward_data(const float* dy, const float* w, float* dx) {
     static_assert(G.valid(), "archetype::kernels::conv2d_backward_data: invalid geometry");
-    using L = detail::layout<G>;
-    float* scratch = detail::scratch(L::scratch_floats);
+    using L = conv_detail::layout<G>;
+    float* scratch = conv_detail::scratch(L::scratch_floats);
     float* dxp = scratch;                          // padded input gradient of one group
     float* col = scratch + L::padded_floats;       // its unrolled form
     float* rows = col + L::col_floats;             // dy of one group with rows padded to Pp
@@ -263,16 +263,16 @@ void conv2d_backward_data(const float* dy, const float* w, float* dx) {
             for (int o = 0; o < L::Og; ++o) std::copy_n(dyg + o * L::P, L::P, rows + o * L::Pp);
         float* dxg = dx + g * L::group_in;
         if constexpr (L::input_is_col) {
-            detail::gemm<L::R, L::Og, L::Pp, 1, L::R>(w + std::size_t(g) * L::Og * L::R, dyg, dxg, nullptr);
+            conv_detail::gemm<L::R, L::Og, L::Pp, 1, L::R>(w + std::size_t(g) * L::Og * L::R, dyg, dxg, nullptr);
         } else {
-            detail::gemm<L::R, L::Og, L::Pp, 1, L::R>(w + std::size_t(g) * L::Og * L::R,
+            conv_detail::gemm<L::R, L::Og, L::Pp, 1, L::R>(w + std::size_t(g) * L::Og * L::R,
                                                       L::P == L::Pp ? dyg : rows, col, nullptr);
             if constexpr (G.pad == 0) {
                 std::fill_n(dxg, L::group_in, 0.0f);
-                detail::col2im_add<G>(col, dxg);
+                conv_detail::col2im_add<G>(col, dxg);
             } else {
                 std::fill_n(dxp, L::padded_floats, 0.0f);
-                detail::col2im_add<G>(col, dxp);
+                conv_detail::col2im_add<G>(col, dxp);
                 for (int ci = 0; ci < L::Cg; ++ci)
                     for (int ih = 0; ih < G.h; ++ih)
                         std::copy_n(dxp + (std::size_t(ci) * L::Hp + ih + G.pad) * L::Wp + G.pad, G.w,
@@ -285,9 +285,9 @@ void conv2d_backward_data(const float* dy, const float* w, float* dx) {
 template <conv2d_geometry G>
 void conv2d_backward_weights(const float* x, const float* dy, std::size_t n, float* dw, float* db) {
     static_assert(G.valid(), "archetype::kernels::conv2d_backward_weights: invalid geometry");
-    using L = detail::layout<G>;
+    using L = conv_detail::layout<G>;
     constexpr std::size_t in_size = std::size_t(G.c) * G.h * G.w, out_size = std::size_t(G.out) * L::P;
-    float* scratch = detail::scratch(L::scratch_floats);
+    float* scratch = conv_detail::scratch(L::scratch_floats);
     float* rows = scratch + L::padded_floats + L::col_floats;  // dy of one group, zero-padded rows
     for (std::size_t s = 0; s < n; ++s) {
         for (int g = 0; g < G.groups; ++g) {
@@ -298,9 +298,9 @@ void conv2d_backward_weights(const float* x, const float* dy, std::size_t n, flo
                     std::fill(rows + o * L::Pp + L::P, rows + (o + 1) * L::Pp, 0.0f);
                 }
             }
-            const float* col = detail::unroll_group<G>(x + s * in_size + g * L::group_in, scratch);
-            detail::gemm_nt<L::Og, L::R, L::Pp>(L::P == L::Pp ? dyg : rows, col, dw + std::size_t(g) * L::Og * L::R,
-                                                L::R);
+            const float* col = conv_detail::unroll_group<G>(x + s * in_size + g * L::group_in, scratch);
+            conv_detail::gemm_nt<L::Og, L::R, L::Pp>(L::P == L::Pp ? dyg : rows, col,
+                                                     dw + std::size_t(g) * L::Og * L::R, L::R);
         }
     }
     if (db) {

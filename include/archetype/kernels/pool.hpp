@@ -34,7 +34,7 @@ struct pool2d_geometry {
     }
 };
 
-namespace detail {
+namespace pool_detail {
 
 struct window {
     int h0, h1, w0, w1;  // input rows [h0, h1) and columns [w0, w1), cut to the input
@@ -69,7 +69,7 @@ constexpr int divisor(const window& win) {
     return IncludePad ? win.padded_size : (win.h1 - win.h0) * (win.w1 - win.w0);
 }
 
-}  // namespace detail
+}  // namespace pool_detail
 
 template <pool2d_geometry G>
 void max_pool_forward(const float* __restrict x, float* __restrict y, float* __restrict argmax) {
@@ -89,7 +89,7 @@ void max_pool_forward(const float* __restrict x, float* __restrict y, float* __r
             for (int ih = h0; ih < h1; ++ih) {
                 const float* xr = xc + std::size_t(ih) * G.w;
                 [&]<int... Kw>(std::integer_sequence<int, Kw...>) {
-                    (detail::max_step<G, Kw>(xr, ih * G.w, m, best), ...);
+                    (pool_detail::max_step<G, Kw>(xr, ih * G.w, m, best), ...);
                 }(std::make_integer_sequence<int, G.k>{});
             }
             const std::size_t at = (std::size_t(c) * Ho + oh) * Wo;
@@ -120,11 +120,11 @@ void avg_pool_forward(const float* x, float* y) {
         float* yc = y + std::size_t(c) * Ho * Wo;
         for (int oh = 0; oh < Ho; ++oh)
             for (int ow = 0; ow < Wo; ++ow) {
-                const detail::window win = detail::window_at<G>(oh, ow);
+                const pool_detail::window win = pool_detail::window_at<G>(oh, ow);
                 float sum = 0.0f;
                 for (int ih = win.h0; ih < win.h1; ++ih)
                     for (int iw = win.w0; iw < win.w1; ++iw) sum += xc[ih * G.w + iw];
-                yc[oh * Wo + ow] = sum / float(detail::divisor<G, IncludePad>(win));
+                yc[oh * Wo + ow] = sum / float(pool_detail::divisor<G, IncludePad>(win));
             }
     }
 }
@@ -139,8 +139,8 @@ void avg_pool_backward(const float* dy, float* dx) {
         float* dxc = dx + std::size_t(c) * G.h * G.w;
         for (int oh = 0; oh < Ho; ++oh)
             for (int ow = 0; ow < Wo; ++ow) {
-                const detail::window win = detail::window_at<G>(oh, ow);
-                const float g = dyc[oh * Wo + ow] / float(detail::divisor<G, IncludePad>(win));
+                const pool_detail::window win = pool_detail::window_at<G>(oh, ow);
+                const float g = dyc[oh * Wo + ow] / float(pool_detail::divisor<G, IncludePad>(win));
                 for (int ih = win.h0; ih < win.h1; ++ih)
                     for (int iw = win.w0; iw < win.w1; ++iw) dxc[ih * G.w + iw] += g;
             }
