@@ -14,7 +14,7 @@
 using codegen_test::best_net;
 static_assert(archetype::params_v<best_net> == codegen_test::reference_params);
 static_assert(archetype::macs_v<best_net> == codegen_test::reference_macs);
-static_assert(best_net::input_shape == archetype::shape{2, 3, 3});
+static_assert(best_net::input_shape == archetype::shape{2, 6, 6});
 static_assert(best_net::output_shape == archetype::shape{4, 1, 1});
 
 int main() {

@@ -1,5 +1,7 @@
 // Generator of the codegen_roundtrip test (tests/codegen/run.cmake): builds the supernet of a small space
-// (choices inside a repeated residual, a sum/concat choice, a head choice with batch_norm state), gives it
+// (a convolution stage whose choice is forced to the MBConv block and pooling to average pooling, so the
+// header must name blocks and layers of several folders; choices inside a repeated residual, a
+// sum/concat choice, a head choice with batch_norm state), gives it
 // random weights, samples a genotype, and writes into the directory argv[1]:
 //   best_net.hpp   — archetype::write_header of that genotype (namespace codegen_test, name best_net)
 //   reference.hpp  — a fixed input batch, the supernet's output on it (hex floats, exact) and the cost
@@ -8,8 +10,12 @@
 #include <filesystem>
 #include <vector>
 
+#include "archetype/blocks/mbconv.hpp"
+#include "archetype/blocks/separable.hpp"
 #include "archetype/layers/activation.hpp"
+#include "archetype/layers/conv2d.hpp"
 #include "archetype/layers/dense.hpp"
+#include "archetype/layers/pool.hpp"
 #include "archetype/space/codegen.hpp"
 #include "random_weights.hpp"
 
@@ -23,9 +29,12 @@ using block = at::residual<at::dense<8>, act, inner>;
 using merge = at::choice<"merge", at::option<"sum", at::sum<at::dense<8>, at::identity>>,
                          at::option<"cat", at::concat<at::dense<5>, at::dense<3>>>>;
 using head = at::choice<"head", at::dense<4>, at::sequential<at::batch_norm, at::dense<4, false>>>;
-using body = at::sequential<at::batch_norm, at::choice<"stem", at::relu, at::sigmoid>, at::flatten, at::dense<8>,
-                            at::repeat<2, block>, merge, head>;
-using space = at::search_space<at::shape{2, 3, 3}, body>;
+using conv = at::choice<"conv", at::option<"c3", at::conv2d<4, 3, 1, 1>>, at::option<"sep", at::depthwise_separable<4>>,
+                        at::option<"mb", at::mbconv<4, 3, 1, 2>>>;
+using pool = at::choice<"pool", at::option<"max", at::max_pool<2>>, at::option<"avg", at::avg_pool<2>>>;
+using body = at::sequential<at::batch_norm, at::choice<"stem", at::relu, at::sigmoid>, conv, pool, at::flatten,
+                            at::dense<8>, at::repeat<2, block>, merge, head>;
+using space = at::search_space<at::shape{2, 6, 6}, body>;
 
 int main(int argc, char** argv) {
     if (argc != 2) {
@@ -37,7 +46,9 @@ int main(int argc, char** argv) {
         at::rng r{at::seed{2024}};
         space::network_type net{at::seed{1}};
         codegen_test::randomize(net, r);
-        const space::genotype g = space::sample(r);
+        space::genotype g = space::sample(r);
+        g[space::find("conv")] = 2;  // mb
+        g[space::find("pool")] = 1;  // avg
         space::apply(net, g);
 
         constexpr std::size_t batch = 3;

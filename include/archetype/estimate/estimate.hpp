@@ -1,6 +1,7 @@
 // archetype/estimate/estimate.hpp — umbrella header of estimate/: zero-cost proxies (synflow, snip,
-// grad_norm, nwot, jacob_cov) and proxy training (split_training_set, proxy_training).
+// grad_norm, nwot, jacob_cov), proxy training (split_training_set, proxy_training) and tabular replay.
 #pragma once
 
 #include "archetype/estimate/proxy_training.hpp"
+#include "archetype/estimate/tabular.hpp"
 #include "archetype/estimate/zero_cost.hpp"

@@ -192,35 +192,6 @@ inline void append_array(std::string& out, const std::string& name, const std::v
     out += v.empty() ? "};\n" : "\n};\n";
 }
 
-// Headers of the archetype descriptors named in a spelling.
-// TODO: include <archetype/archetype.hpp> instead once that umbrella header exists.
-inline std::vector<std::string> headers_for(const std::string& spelling) {
-    static constexpr std::pair<std::string_view, std::string_view> table[] = {
-        {"sequential", "graph/sequential.hpp"}, {"repeat", "graph/sequential.hpp"},
-        {"residual", "graph/branches.hpp"},     {"sum", "graph/branches.hpp"},
-        {"concat", "graph/branches.hpp"},       {"identity", "layers/identity.hpp"},
-        {"flatten", "layers/identity.hpp"},     {"zero", "layers/identity.hpp"},
-        {"dense", "layers/dense.hpp"},          {"batch_norm", "layers/batchnorm.hpp"},
-        {"relu", "layers/activation.hpp"},      {"relu6", "layers/activation.hpp"},
-        {"hard_swish", "layers/activation.hpp"}, {"sigmoid", "layers/activation.hpp"},
-        {"tanh", "layers/activation.hpp"},      {"network", "graph/network.hpp"},
-        {"shape", "core/shape.hpp"}};
-    std::vector<std::string> headers{"<archetype/graph/network.hpp>"};
-    for (std::size_t at = spelling.find("archetype::"); at != std::string::npos;
-         at = spelling.find("archetype::", at + 1)) {
-        std::size_t end = at + 11;
-        while (end < spelling.size() && identifier_char(spelling[end], false)) ++end;
-        const std::string_view name = std::string_view(spelling).substr(at + 11, end - at - 11);
-        const auto* hit =
-            std::find_if(std::begin(table), std::end(table), [&](const auto& e) { return e.first == name; });
-        if (hit == std::end(table))
-            throw error("codegen: no header is known for archetype::" + std::string(name) +
-                        "; add it to the table in archetype/space/codegen.hpp (headers_for)");
-        const std::string h = "<archetype/" + std::string(hit->second) + ">";
-        if (std::find(headers.begin(), headers.end(), h) == headers.end()) headers.push_back(h);
-    }
-    return headers;
-}
 }  // namespace detail
 
 // The text of a header declaring g's fixed architecture and its weights taken from the supernet `net`.
@@ -249,7 +220,7 @@ std::string generate_header(const typename Space::network_type& net, const typen
                     genotype_text + "\n// " + std::to_string(w.params.size()) + " parameters, " +
                     std::to_string(w.state.size()) + " state values, " + std::to_string(Space::cost_of(g).macs) +
                     " MACs per sample\n#pragma once\n\n#include <algorithm>\n#include <array>\n\n";
-    for (const auto& inc : detail::headers_for(type)) h += "#include " + inc + "\n";
+    h += "#include <archetype/architecture.hpp>\n";
     for (const auto& inc : o.includes) h += "#include " + inc + "\n";
     if (!o.namespace_name.empty()) h += "\nnamespace " + o.namespace_name + " {\n";
     h += "\nusing " + n + " = " + type + ";\n\n";
