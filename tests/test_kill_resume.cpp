@@ -104,9 +104,16 @@ void kill_and_resume(const std::string& name, const Make& make, std::size_t thre
         const pid_t pid = ::fork();
         REQUIRE(pid >= 0);
         if (pid == 0) child(make, dir.path, threads);
-        // Even sessions die at a random moment; odd ones as soon as this child's checkpoint
-        // temporary appears (inside a write), or after 200 ms.
-        if (!last && kills % 2 == 0) std::this_thread::sleep_for(std::chrono::microseconds(1000 + r.below(80000)));
+        // Even sessions die at a random moment after the child has made progress (two more evaluator
+        // calls, so at least one result was saved; waiting for progress rather than a fixed time keeps
+        // the test finite on a loaded machine); odd ones as soon as this child's checkpoint temporary
+        // appears (inside a write), or after 200 ms.
+        if (!last && kills % 2 == 0) {
+            const std::size_t before = read_calls(dir.path / "calls").size();
+            for (int poll = 0; poll < 6000 && read_calls(dir.path / "calls").size() < before + 2; ++poll)
+                std::this_thread::sleep_for(std::chrono::microseconds(500));
+            std::this_thread::sleep_for(std::chrono::microseconds(r.below(30000)));
+        }
         for (int poll = 0; !last && kills % 2 == 1 && poll < 10000 && !writing(dir.path, pid); ++poll)
             std::this_thread::sleep_for(std::chrono::microseconds(20));
         int status = 0;
