@@ -3,7 +3,10 @@
 #pragma once
 
 #include "archetype/blocks/conv_bn.hpp"
+#include "archetype/blocks/dyn_conv.hpp"
+#include "archetype/blocks/dyn_mbconv.hpp"
 #include "archetype/blocks/mbconv.hpp"
+#include "archetype/blocks/mbconv_runtime.hpp"
 #include "archetype/blocks/resnet.hpp"
 #include "archetype/blocks/resnext.hpp"
 #include "archetype/blocks/separable.hpp"
