@@ -1,62 +1,46 @@
 // archetype/kernels/conv2d.hpp — grouped, strided, zero-padded, dilated 2-D convolution on raw NCHW pointers.
 //
-// Contract: the geometry is a compile-time value (conv2d_geometry, a structural type), so every loop bound
-// is a constant. Layouts: x [c][h][w] of one sample, y [out][ho][wo] of one sample, weight
-// [out][c/groups][k][k] (PyTorch), bias [out] or null. Output channel o sees the input channels of its
-// group g = o / (out/groups). Output size: (h + 2·pad − dil·(k−1) − 1)/stride + 1 (floor), same for w.
+// Contract: the geometry is a compile-time value (conv2d_geometry, kernels/conv2d_geometry.hpp: layouts,
+// output size, reference loops), so every loop bound is a constant. One sample is x [c][h][w] → y [out][ho][wo].
 //   conv2d_forward<G>(x, w, b, y)                 one sample; overwrites y
 //   conv2d_backward_data<G>(dy, w, dx)            one sample; overwrites dx
-//   conv2d_backward_weights<G>(x, dy, n, dw, db)  n samples (x, dy hold n samples back to back); adds
-//                                                 ∂/∂w into dw and ∂/∂b into db (db may be null),
-//                                                 summing samples in order (deterministic)
-// Method: per group, the (zero-padded) input is unrolled into col[(c/groups)·k·k][ho·wo] (im2col, rows
-// padded to the vector width), and the three products are small GEMMs with compile-time sizes whose
-// register tiles use xsimd (y = W·col, dcol = Wᵀ·dy then col2im, dW += dy·colᵀ). 1×1 stride-1 unpadded
-// convolutions use the input as col directly. Unrolled data lives in a per-thread scratch buffer, so the
-// functions may run concurrently on different samples (e.g. inside parallel_for). The vector width is
-// that of the compile flags (-march): compile the whole program with one -march.
-// kernels::reference holds plain loops with run-time geometry, straight from the definition; the tests
-// hold the fast kernels to it. A faster implementation may replace the functions above behind the same
-// signatures.
+//   conv2d_backward_weights<G>(x, dy, n, dw, db [, o_begin, o_end])
+//                                                 n samples (x, dy hold n samples back to back); adds
+//                                                 ∂/∂w into dw and ∂/∂b into db (db may be null) for
+//                                                 output channels [o_begin, o_end) (default: all); the
+//                                                 result of a channel depends only on the data, so
+//                                                 threads may split the channels (bit-identical)
+// Method (layout NCHW, the layer protocol's; chosen because the GEMM view below makes it fast without
+// reorders, and the depthwise kernels regain full vectors with a flat grid):
+// - c/groups == 1 with groups > 1 (depthwise): direct kernels of conv2d_depthwise.hpp.
+// - otherwise, per group, the zero-padded input is unrolled into col[(c/groups)·k·k][ho·wo] (im2col, rows
+//   padded to the vector width; a 1×1 stride-1 unpadded input is its own col) and y = W·col,
+//   dcol = Wᵀ·dy then col2im, are small GEMMs with compile-time sizes: register tiles of up to 6×4
+//   vectors (24 accumulators of the 32 AVX-512 registers), the B row loaded once per k and reused across
+//   the tile's rows. One-input-channel stems (c == 1) also take this path: the col is shared by all filters.
+// - the weight gradient: small layers (out·R·lanes ≤ 64 Ki floats) keep lane-wise partial sums of
+//   dy·colᵀ over chunks of samples laid side by side (about 1024 pixels), one horizontal sum per
+//   weight at the end; larger ones unroll the input transposed (im2row) and run dW += dy·rowᵀ as a gemm
+//   whose accumulators stay in registers over the pixels.
+// Unrolled data lives in a per-thread scratch buffer, so the functions may run concurrently on different
+// samples (inside parallel_for). The vector width is that of the compile flags; the code lives in the
+// arch-named inline namespace of simd.hpp (ODR-safe across translation units built with different -m).
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
+#include <string>
 
 #include <xsimd/xsimd.hpp>
 
 #include "archetype/core/aligned_buffer.hpp"
+#include "archetype/kernels/conv2d_depthwise.hpp"
+#include "archetype/kernels/conv2d_geometry.hpp"
+#include "archetype/kernels/simd.hpp"
 
-namespace archetype::kernels {
-
-struct conv2d_geometry {
-    int c = 1, h = 1, w = 1;  // input channels, height, width
-    int out = 1, k = 1, stride = 1, pad = 0, dil = 1, groups = 1;
-
-    constexpr int extent() const { return dil * (k - 1) + 1; }
-    constexpr int ho() const { return (h + 2 * pad - extent()) / stride + 1; }
-    constexpr int wo() const { return (w + 2 * pad - extent()) / stride + 1; }
-    constexpr int cg() const { return c / groups; }    // input channels per group
-    constexpr int og() const { return out / groups; }  // output channels per group
-    constexpr std::size_t weight_count() const { return std::size_t(out) * std::size_t(cg()) * k * k; }
-    constexpr bool valid() const {
-        return c > 0 && h > 0 && w > 0 && out > 0 && k > 0 && stride > 0 && pad >= 0 && dil > 0 && groups > 0 &&
-               c % groups == 0 && out % groups == 0 && h + 2 * pad >= extent() && w + 2 * pad >= extent();
-    }
-};
+ARCHETYPE_KERNELS_BEGIN
 
 namespace conv_detail {
-
-using vec = xsimd::batch<float>;
-inline constexpr int lanes = int(vec::size);
-constexpr int round_up(int n, int m) { return (n + m - 1) / m * m; }
-
-// A per-thread scratch area of at least n floats, kept between calls (kernels run inside parallel_for).
-inline float* scratch(std::size_t n) {
-    thread_local aligned_buffer<float> buf;
-    if (buf.size() < n) buf.resize(n);
-    return buf.data();
-}
 
 // dst[i] = src[i·S] for i < N.
 template <int N, int S>
@@ -64,6 +48,8 @@ inline void copy_row(const float* __restrict src, float* __restrict dst) {
     if constexpr (S == 1 && N >= lanes) {
         for (int i = 0; i + lanes <= N; i += lanes) vec::load_unaligned(src + i).store_unaligned(dst + i);
         if constexpr (N % lanes != 0) vec::load_unaligned(src + N - lanes).store_unaligned(dst + N - lanes);
+    } else if constexpr (S == 1) {
+        copy_floats<N>(src, dst);
     } else {
         for (int i = 0; i < N; ++i) dst[i] = src[i * S];
     }
@@ -84,7 +70,7 @@ inline void add_row(const float* __restrict src, float* __restrict dst) {
 template <conv2d_geometry G>
 struct layout {
     static constexpr int Cg = G.cg(), Og = G.og(), R = Cg * G.k * G.k, Ho = G.ho(), Wo = G.wo(), P = Ho * Wo;
-    static constexpr int Pp = round_up(P, lanes), Hp = G.h + 2 * G.pad, Wp = G.w + 2 * G.pad;
+    static constexpr int Pp = round_up(P, lanes), Rp = round_up(R, lanes), Hp = G.h + 2 * G.pad, Wp = G.w + 2 * G.pad;
     static constexpr std::size_t group_in = std::size_t(Cg) * G.h * G.w;
     // 1×1, stride 1, no padding, rows already a multiple of the vector width: the input is its own col.
     static constexpr bool input_is_col = G.k == 1 && G.stride == 1 && G.pad == 0 && P == Pp;
@@ -101,19 +87,19 @@ void pad_input(const float* __restrict xg, float* __restrict xp) {
     std::fill_n(xp, L::padded_floats, 0.0f);
     for (int ci = 0; ci < L::Cg; ++ci)
         for (int ih = 0; ih < G.h; ++ih)
-            std::copy_n(xg + (std::size_t(ci) * G.h + ih) * G.w, G.w,
+            copy_floats<G.w>(xg + (std::size_t(ci) * G.h + ih) * G.w,
                         xp + (std::size_t(ci) * L::Hp + ih + G.pad) * L::Wp + G.pad);
 }
 
-// Unrolls the taps of the padded group input xp into col[r·Pp + p], r = (ci·K + kh)·K + kw,
+// Unrolls the taps of the padded group input xp into col[r·LD + p], r = (ci·K + kh)·K + kw,
 // p = oh·Wo + ow: the value tap r reads for output p; 0 for p in [P, Pp).
-template <conv2d_geometry G>
+template <conv2d_geometry G, int LD = layout<G>::Pp>
 void im2col(const float* __restrict xp, float* __restrict col) {
     using L = layout<G>;
     for (int ci = 0; ci < L::Cg; ++ci)
         for (int kh = 0; kh < G.k; ++kh)
             for (int kw = 0; kw < G.k; ++kw) {
-                float* cr = col + std::size_t((ci * G.k + kh) * G.k + kw) * L::Pp;
+                float* cr = col + std::size_t((ci * G.k + kh) * G.k + kw) * LD;
                 const float* src = xp + (std::size_t(ci) * L::Hp + kh * G.dil) * L::Wp + kw * G.dil;
                 for (int oh = 0; oh < L::Ho; ++oh)
                     copy_row<L::Wo, G.stride>(src + std::size_t(oh) * G.stride * L::Wp, cr + oh * L::Wo);
@@ -136,25 +122,27 @@ void col2im_add(const float* __restrict col, float* __restrict dxp) {
 }
 
 // One MB × NV·lanes tile at (m0, n0) of C[m][n] = start + Σ_k A[m·SM + k·SK] · B[k·N + n], where start is
-// bias[m] (0 when bias is null). N, the row stride of B and C, is a multiple of the vector width. All
-// bounds are constants, so the accumulators live in registers.
-template <int Kd, int N, int SM, int SK, int MB, int NV>
+// C itself when Acc, else bias[m] (0 when bias is null). N, the row stride of B and C, is a multiple of
+// the vector width. All bounds are constants, so the accumulators live in registers.
+template <int Kd, int N, int SM, int SK, bool Acc, int MB, int NV>
 inline void gemm_tile(const float* __restrict a, const float* __restrict b, float* __restrict c,
                       const float* __restrict bias, int m0, int n0) {
     vec acc[MB][NV];
 #pragma GCC unroll 8
     for (int i = 0; i < MB; ++i)
 #pragma GCC unroll 8
-        for (int j = 0; j < NV; ++j) acc[i][j] = vec(bias ? bias[m0 + i] : 0.0f);
+        for (int j = 0; j < NV; ++j)
+            acc[i][j] = Acc ? vec::load_unaligned(c + std::size_t(m0 + i) * N + n0 + j * lanes)
+                            : vec(bias ? bias[m0 + i] : 0.0f);
     for (int k = 0; k < Kd; ++k) {
         vec bv[NV];
 #pragma GCC unroll 8
         for (int j = 0; j < NV; ++j) bv[j] = vec::load_unaligned(b + std::size_t(k) * N + n0 + j * lanes);
 #pragma GCC unroll 8
         for (int i = 0; i < MB; ++i) {
-            const vec av(a[(m0 + i) * SM + k * SK]);
+            const vec av(a[std::size_t(m0 + i) * SM + std::size_t(k) * SK]);
 #pragma GCC unroll 8
-            for (int j = 0; j < NV; ++j) acc[i][j] = xsimd::fma(av, bv[j], acc[i][j]);
+            for (int j = 0; j < NV; ++j) acc[i][j] = madd(av, bv[j], acc[i][j]);
         }
     }
 #pragma GCC unroll 8
@@ -163,29 +151,65 @@ inline void gemm_tile(const float* __restrict a, const float* __restrict b, floa
         for (int j = 0; j < NV; ++j) acc[i][j].store_unaligned(c + std::size_t(m0 + i) * N + n0 + j * lanes);
 }
 
-// C[M][N] = bias + A·B, A read through strides (SM, SK), B [Kd][N] and C row-major, N % lanes == 0.
-template <int M, int Kd, int N, int SM, int SK>
-void gemm(const float* a, const float* b, float* c, const float* bias) {
+// Register tile of gemm: up to 24 accumulators of 32 vector registers, leaving room for the B row and
+// the broadcast A element. Wider tiles load fewer A elements per FMA.
+template <int N>
+struct gemm_tiling {
+    static constexpr int NV = N / lanes >= 4 ? 4 : (N / lanes >= 3 ? 3 : N / lanes);
+    static constexpr int MB = lanes >= 16 ? (NV == 4 ? 6 : 8) : (NV >= 3 ? 3 : 4);  // AVX2: 16 registers
+};
+
+// Rows [m_begin, m_end) of C[m][N] = start + A·B (see gemm_tile), A read through strides (SM, SK), B [Kd][N]
+// and C row-major, N % lanes == 0.
+template <int Kd, int N, int SM, int SK, bool Acc>
+void gemm(int m_begin, int m_end, const float* a, const float* b, float* c, const float* bias) {
     static_assert(N % lanes == 0);
-    constexpr int MB = 4, NV = 2, NB = NV * lanes, Mf = M / MB * MB, Nf = N / NB * NB;
+    using T = gemm_tiling<N>;
+    constexpr int MB = T::MB, NB = T::NV * lanes, Nf = N / NB * NB;
     auto row_block = [&]<int mb>(int m0) {
-        for (int n0 = 0; n0 < Nf; n0 += NB) gemm_tile<Kd, N, SM, SK, mb, NV>(a, b, c, bias, m0, n0);
-        if constexpr (N % NB != 0) gemm_tile<Kd, N, SM, SK, mb, N % NB / lanes>(a, b, c, bias, m0, Nf);
+        for (int n0 = 0; n0 < Nf; n0 += NB) gemm_tile<Kd, N, SM, SK, Acc, mb, T::NV>(a, b, c, bias, m0, n0);
+        if constexpr (N % NB != 0) gemm_tile<Kd, N, SM, SK, Acc, mb, N % NB / lanes>(a, b, c, bias, m0, Nf);
     };
-    for (int m0 = 0; m0 < Mf; m0 += MB) row_block.template operator()<MB>(m0);
-    if constexpr (M % MB != 0) row_block.template operator()<M % MB>(Mf);
+    int m0 = m_begin;
+    for (; m0 + MB <= m_end; m0 += MB) row_block.template operator()<MB>(m0);
+    [&]<int... R>(std::integer_sequence<int, R...>) {  // the last m_end − m0 < MB rows
+        ((m_end - m0 == R + 1 ? row_block.template operator()<R + 1>(m0) : void()), ...);
+    }(std::make_integer_sequence<int, MB - 1>{});
 }
 
-// One MB × NB tile of C[m][n] += Σ_k A[m·L + k] · B[n·L + k] (L % lanes == 0): lane-wise products,
-// then one fixed-order horizontal sum per entry.
-template <int L, int MB, int NB>
-inline void gemm_nt_tile(const float* __restrict a, const float* __restrict b, float* __restrict c, int ldc,
-                         int m0, int n0) {
+// rowT[p·Rp + r] = the value tap r reads for output p (the transpose of im2col), columns [R, Rp) zero.
+template <conv2d_geometry G>
+void im2row(const float* __restrict xp, float* __restrict rowT) {
+    using L = layout<G>;
+    for (int oh = 0; oh < L::Ho; ++oh)
+        for (int ow = 0; ow < L::Wo; ++ow) {
+            float* dst = rowT + std::size_t(oh * L::Wo + ow) * L::Rp;
+            const float* src = xp + std::size_t(oh) * G.stride * L::Wp + ow * G.stride;
+            for (int ci = 0; ci < L::Cg; ++ci)
+#pragma GCC unroll 7
+                for (int kh = 0; kh < G.k; ++kh)
+#pragma GCC unroll 7
+                    for (int kw = 0; kw < G.k; ++kw)
+                        dst[(ci * G.k + kh) * G.k + kw] = src[(std::size_t(ci) * L::Hp + kh * G.dil) * L::Wp + kw * G.dil];
+            std::fill(dst + L::R, dst + L::Rp, 0.0f);
+        }
+}
+
+// Weight gradient through col with vector partial sums kept across samples, when they fit in L2
+// (out·R·lanes floats): no transposed unroll, one horizontal sum per weight at the end. Larger layers
+// take im2row + gemm (dW rows in registers, the chain over pixels and samples in order).
+template <conv2d_geometry G>
+inline constexpr bool dw_by_partials = std::size_t(G.out) * layout<G>::R * lanes <= 65536;
+
+// part[m][n] (one vector each, rows of Rn vectors) += lane-wise Σ_k A[m][k]·B[n][k] for an MB × NB tile;
+// A [·][L], B [·][L], L % lanes == 0.
+template <int L, int Rn, int MB, int NB>
+inline void partial_tile(const float* __restrict a, const float* __restrict b, float* __restrict part, int m0, int n0) {
     vec acc[MB][NB];
 #pragma GCC unroll 8
     for (int i = 0; i < MB; ++i)
 #pragma GCC unroll 8
-        for (int j = 0; j < NB; ++j) acc[i][j] = vec(0.0f);
+        for (int j = 0; j < NB; ++j) acc[i][j] = vec::load_unaligned(part + (std::size_t(m0 + i) * Rn + n0 + j) * lanes);
     for (int k = 0; k < L; k += lanes) {
         vec av[MB], bv[NB];
 #pragma GCC unroll 8
@@ -195,23 +219,27 @@ inline void gemm_nt_tile(const float* __restrict a, const float* __restrict b, f
 #pragma GCC unroll 8
         for (int i = 0; i < MB; ++i)
 #pragma GCC unroll 8
-            for (int j = 0; j < NB; ++j) acc[i][j] = xsimd::fma(av[i], bv[j], acc[i][j]);
+            for (int j = 0; j < NB; ++j) acc[i][j] = madd(av[i], bv[j], acc[i][j]);
     }
+#pragma GCC unroll 8
     for (int i = 0; i < MB; ++i)
-        for (int j = 0; j < NB; ++j) c[(m0 + i) * ldc + n0 + j] += xsimd::hadd(acc[i][j]);
+#pragma GCC unroll 8
+        for (int j = 0; j < NB; ++j) acc[i][j].store_unaligned(part + (std::size_t(m0 + i) * Rn + n0 + j) * lanes);
 }
 
-// C[M][N] (row stride ldc) += A[M][L] · B[N][L]ᵀ.
-template <int M, int N, int L>
-void gemm_nt(const float* a, const float* b, float* c, int ldc) {
-    static_assert(L % lanes == 0);
-    constexpr int MB = 4, NB = lanes >= 16 ? 4 : 2, Mf = M / MB * MB, Nf = N / NB * NB;
+// Rows [m_begin, m_end) of part += A·Bᵀ lane-wise (see partial_tile), B with Rn rows.
+template <int L, int Rn>
+void partial_products(int m_begin, int m_end, const float* a, const float* b, float* part) {
+    constexpr int MB = 4, NB = lanes >= 16 ? 4 : 2, Nf = Rn / NB * NB;
     auto row_block = [&]<int mb>(int m0) {
-        for (int n0 = 0; n0 < Nf; n0 += NB) gemm_nt_tile<L, mb, NB>(a, b, c, ldc, m0, n0);
-        if constexpr (N % NB != 0) gemm_nt_tile<L, mb, N % NB>(a, b, c, ldc, m0, Nf);
+        for (int n0 = 0; n0 < Nf; n0 += NB) partial_tile<L, Rn, mb, NB>(a, b, part, m0, n0);
+        if constexpr (Rn % NB != 0) partial_tile<L, Rn, mb, Rn % NB>(a, b, part, m0, Nf);
     };
-    for (int m0 = 0; m0 < Mf; m0 += MB) row_block.template operator()<MB>(m0);
-    if constexpr (M % MB != 0) row_block.template operator()<M % MB>(Mf);
+    int m0 = m_begin;
+    for (; m0 + MB <= m_end; m0 += MB) row_block.template operator()<MB>(m0);
+    [&]<int... R>(std::integer_sequence<int, R...>) {
+        ((m_end - m0 == R + 1 ? row_block.template operator()<R + 1>(m0) : void()), ...);
+    }(std::make_integer_sequence<int, MB - 1>{});
 }
 
 // col of group input xg in scratch (or xg itself when it already is one).
@@ -231,134 +259,167 @@ const float* unroll_group(const float* xg, float* scratch) {
     }
 }
 
+// Convolutions whose output channels each read one input channel take the direct kernels.
+template <conv2d_geometry G>
+inline constexpr bool direct = G.cg() == 1 && G.groups > 1;  // one input channel (c == 1): im2col is
+                                                              // faster (one col shared by all filters)
+
 }  // namespace conv_detail
+
+// Floats per vector of the conv kernels in this translation unit.
+constexpr int conv_lanes() { return conv_detail::lanes; }
+
+// The kernel path the functions below take for G (benchmarks print it).
+template <conv2d_geometry G>
+std::string conv2d_path() {
+    using L = conv_detail::layout<G>;
+    using T = conv_detail::gemm_tiling<L::Pp>;
+    if constexpr (conv_detail::direct<G>) return "direct depthwise, flat phase grid";
+    return std::string(L::input_is_col ? "1x1 gemm on the input" : "im2col + gemm") + " " +
+           std::to_string(T::MB) + "x" + std::to_string(T::NV) + "v, dW via im2row";
+}
 
 template <conv2d_geometry G>
 void conv2d_forward(const float* x, const float* w, const float* b, float* y) {
     static_assert(G.valid(), "archetype::kernels::conv2d_forward: invalid geometry");
-    using L = conv_detail::layout<G>;
-    float* scratch = conv_detail::scratch(L::scratch_floats);
-    float* rows = scratch + L::padded_floats + L::col_floats;  // output rows padded to Pp
-    for (int g = 0; g < G.groups; ++g) {
-        const float* col = conv_detail::unroll_group<G>(x + g * L::group_in, scratch);
-        float* yg = y + std::size_t(g) * L::Og * L::P;
-        conv_detail::gemm<L::Og, L::R, L::Pp, L::R, 1>(w + std::size_t(g) * L::Og * L::R, col,
-                                                  L::P == L::Pp ? yg : rows, b ? b + g * L::Og : nullptr);
-        if constexpr (L::P != L::Pp)
-            for (int o = 0; o < L::Og; ++o) std::copy_n(rows + o * L::Pp, L::P, yg + o * L::P);
+    if constexpr (conv_detail::direct<G>) {
+        depthwise_forward<G>(x, w, b, y);
+    } else {
+        using L = conv_detail::layout<G>;
+        float* scratch = conv_detail::scratch(L::scratch_floats);
+        float* rows = scratch + L::padded_floats + L::col_floats;  // output rows padded to Pp
+        for (int g = 0; g < G.groups; ++g) {
+            const float* col = conv_detail::unroll_group<G>(x + g * L::group_in, scratch);
+            float* yg = y + std::size_t(g) * L::Og * L::P;
+            conv_detail::gemm<L::R, L::Pp, L::R, 1, false>(0, L::Og, w + std::size_t(g) * L::Og * L::R, col,
+                                                           L::P == L::Pp ? yg : rows, b ? b + g * L::Og : nullptr);
+            if constexpr (L::P != L::Pp)
+                for (int o = 0; o < L::Og; ++o) conv_detail::copy_floats<L::P>(rows + o * L::Pp, yg + o * L::P);
+        }
     }
 }
 
 template <conv2d_geometry G>
 void conv2d_backward_data(const float* dy, const float* w, float* dx) {
     static_assert(G.valid(), "archetype::kernels::conv2d_backward_data: invalid geometry");
-    using L = conv_detail::layout<G>;
-    float* scratch = conv_detail::scratch(L::scratch_floats);
-    float* dxp = scratch;                          // padded input gradient of one group
-    float* col = scratch + L::padded_floats;       // its unrolled form
-    float* rows = col + L::col_floats;             // dy of one group with rows padded to Pp
-    for (int g = 0; g < G.groups; ++g) {
-        const float* dyg = dy + std::size_t(g) * L::Og * L::P;
-        if constexpr (L::P != L::Pp)
-            for (int o = 0; o < L::Og; ++o) std::copy_n(dyg + o * L::P, L::P, rows + o * L::Pp);
-        float* dxg = dx + g * L::group_in;
-        if constexpr (L::input_is_col) {
-            conv_detail::gemm<L::R, L::Og, L::Pp, 1, L::R>(w + std::size_t(g) * L::Og * L::R, dyg, dxg, nullptr);
-        } else {
-            conv_detail::gemm<L::R, L::Og, L::Pp, 1, L::R>(w + std::size_t(g) * L::Og * L::R,
-                                                      L::P == L::Pp ? dyg : rows, col, nullptr);
-            if constexpr (G.pad == 0) {
-                std::fill_n(dxg, L::group_in, 0.0f);
-                conv_detail::col2im_add<G>(col, dxg);
-            } else {
-                std::fill_n(dxp, L::padded_floats, 0.0f);
-                conv_detail::col2im_add<G>(col, dxp);
-                for (int ci = 0; ci < L::Cg; ++ci)
-                    for (int ih = 0; ih < G.h; ++ih)
-                        std::copy_n(dxp + (std::size_t(ci) * L::Hp + ih + G.pad) * L::Wp + G.pad, G.w,
-                                    dxg + (std::size_t(ci) * G.h + ih) * G.w);
-            }
-        }
-    }
-}
-
-template <conv2d_geometry G>
-void conv2d_backward_weights(const float* x, const float* dy, std::size_t n, float* dw, float* db) {
-    static_assert(G.valid(), "archetype::kernels::conv2d_backward_weights: invalid geometry");
-    using L = conv_detail::layout<G>;
-    constexpr std::size_t in_size = std::size_t(G.c) * G.h * G.w, out_size = std::size_t(G.out) * L::P;
-    float* scratch = conv_detail::scratch(L::scratch_floats);
-    float* rows = scratch + L::padded_floats + L::col_floats;  // dy of one group, zero-padded rows
-    for (std::size_t s = 0; s < n; ++s) {
+    if constexpr (conv_detail::direct<G>) {
+        depthwise_backward_data<G>(dy, w, dx);
+    } else {
+        using L = conv_detail::layout<G>;
+        float* scratch = conv_detail::scratch(L::scratch_floats);
+        float* dxp = scratch;                     // padded input gradient of one group
+        float* col = scratch + L::padded_floats;  // its unrolled form
+        float* rows = col + L::col_floats;        // dy of one group with rows padded to Pp
         for (int g = 0; g < G.groups; ++g) {
-            const float* dyg = dy + s * out_size + std::size_t(g) * L::Og * L::P;
-            if constexpr (L::P != L::Pp) {
+            const float* dyg = dy + std::size_t(g) * L::Og * L::P;
+            if constexpr (L::P != L::Pp)
                 for (int o = 0; o < L::Og; ++o) {
-                    std::copy_n(dyg + o * L::P, L::P, rows + o * L::Pp);
+                    conv_detail::copy_floats<L::P>(dyg + o * L::P, rows + o * L::Pp);
                     std::fill(rows + o * L::Pp + L::P, rows + (o + 1) * L::Pp, 0.0f);
                 }
+            const float* wg = w + std::size_t(g) * L::Og * L::R;
+            float* dxg = dx + g * L::group_in;
+            if constexpr (L::input_is_col) {
+                conv_detail::gemm<L::Og, L::Pp, 1, L::R, false>(0, L::R, wg, dyg, dxg, nullptr);
+            } else {
+                conv_detail::gemm<L::Og, L::Pp, 1, L::R, false>(0, L::R, wg, L::P == L::Pp ? dyg : rows, col,
+                                                                nullptr);
+                if constexpr (G.pad == 0) {
+                    std::fill_n(dxg, L::group_in, 0.0f);
+                    conv_detail::col2im_add<G>(col, dxg);
+                } else {
+                    std::fill_n(dxp, L::padded_floats, 0.0f);
+                    conv_detail::col2im_add<G>(col, dxp);
+                    for (int ci = 0; ci < L::Cg; ++ci)
+                        for (int ih = 0; ih < G.h; ++ih)
+                            conv_detail::copy_floats<G.w>(dxp + (std::size_t(ci) * L::Hp + ih + G.pad) * L::Wp + G.pad,
+                                        dxg + (std::size_t(ci) * G.h + ih) * G.w);
+                }
             }
-            const float* col = conv_detail::unroll_group<G>(x + s * in_size + g * L::group_in, scratch);
-            conv_detail::gemm_nt<L::Og, L::R, L::Pp>(L::P == L::Pp ? dyg : rows, col,
-                                                     dw + std::size_t(g) * L::Og * L::R, L::R);
         }
     }
-    if (db) {
-        for (int o = 0; o < G.out; ++o) {
-            float acc = 0.0f;
-            for (std::size_t s = 0; s < n; ++s) {
-                const float* d = dy + s * out_size + std::size_t(o) * L::P;
-                for (int p = 0; p < L::P; ++p) acc += d[p];
+}
+
+// Output channels [o_begin, o_end) only: their weight and bias gradients depend on nothing else, so
+// threads may take disjoint ranges with results bit-identical to one call over all channels.
+template <conv2d_geometry G>
+void conv2d_backward_weights(const float* x, const float* dy, std::size_t n, float* dw, float* db, int o_begin,
+                             int o_end) {
+    static_assert(G.valid(), "archetype::kernels::conv2d_backward_weights: invalid geometry");
+    if constexpr (conv_detail::direct<G>) {
+        depthwise_backward_weights<G>(x, dy, n, dw, db, o_begin, o_end);
+    } else if constexpr (conv_detail::dw_by_partials<G>) {
+        using L = conv_detail::layout<G>;
+        using conv_detail::lanes;
+        constexpr std::size_t in_size = std::size_t(G.c) * G.h * G.w, out_size = std::size_t(G.out) * L::P;
+        // B samples side by side (columns [b·Pp, (b+1)·Pp) of the unrolled input and of dy), so the partial
+        // sums stay in registers over B samples; missing samples of the last chunk are zero columns.
+        constexpr int B = std::max(1, 1024 / L::Pp), LD = B * L::Pp;
+        constexpr std::size_t col_floats = std::size_t(L::R) * LD, rows_floats = std::size_t(L::Og) * LD;
+        float* xp = conv_detail::scratch(L::padded_floats + col_floats + rows_floats + std::size_t(G.out) * L::R * lanes);
+        float* col = xp + L::padded_floats;
+        float* rows = col + col_floats;  // dy of one group, B samples, zero-padded
+        float* part = rows + rows_floats;  // [out][R] vectors of partial sums
+        std::fill(part + std::size_t(o_begin) * L::R * lanes, part + std::size_t(o_end) * L::R * lanes, 0.0f);
+        for (std::size_t s0 = 0; s0 < n; s0 += B) {
+            const int b_count = int(std::min<std::size_t>(B, n - s0));
+            for (int g = o_begin / L::Og; g * L::Og < o_end; ++g) {
+                const int lo = std::max(o_begin, g * L::Og) - g * L::Og, hi = std::min(o_end, (g + 1) * L::Og) - g * L::Og;
+                if (b_count < B) {
+                    std::fill_n(col, col_floats, 0.0f);
+                    std::fill_n(rows, rows_floats, 0.0f);
+                }
+                for (int b = 0; b < b_count; ++b) {
+                    const std::size_t s = s0 + std::size_t(b);
+                    const float* dyg = dy + s * out_size + std::size_t(g) * L::Og * L::P;
+                    for (int o = lo; o < hi; ++o) {
+                        conv_detail::copy_floats<L::P>(dyg + o * L::P, rows + std::size_t(o) * LD + b * L::Pp);
+                        std::fill_n(rows + std::size_t(o) * LD + b * L::Pp + L::P, L::Pp - L::P, 0.0f);
+                    }
+                    const float* xg = x + s * in_size + g * L::group_in;
+                    if constexpr (G.pad > 0) conv_detail::pad_input<G>(xg, xp);
+                    conv_detail::im2col<G, LD>(G.pad > 0 ? xp : xg, col + b * L::Pp);
+                }
+                conv_detail::partial_products<LD, L::R>(lo, hi, rows, col, part + std::size_t(g) * L::Og * L::R * lanes);
             }
-            db[o] += acc;
         }
+        for (int o = o_begin; o < o_end; ++o)
+            for (int r = 0; r < L::R; ++r)
+                dw[std::size_t(o) * L::R + r] +=
+                    xsimd::hadd(conv_detail::vec::load_unaligned(part + (std::size_t(o) * L::R + r) * lanes));
+        conv_detail::bias_gradient<G>(dy, n, db, o_begin, o_end);
+    } else {
+        // dW[o][·] (rows padded to Rp) continues one fma chain over samples and pixels in order:
+        // dW += dy_s · rowT_s, rowT_s the transposed unrolled input of sample s.
+        using L = conv_detail::layout<G>;
+        constexpr std::size_t in_size = std::size_t(G.c) * G.h * G.w, out_size = std::size_t(G.out) * L::P;
+        float* xp = conv_detail::scratch(L::padded_floats + std::size_t(L::P) * L::Rp + std::size_t(G.out) * L::Rp);
+        float* rowT = xp + L::padded_floats;
+        float* dwp = rowT + std::size_t(L::P) * L::Rp;
+        for (int o = o_begin; o < o_end; ++o) {
+            std::copy_n(dw + std::size_t(o) * L::R, L::R, dwp + std::size_t(o) * L::Rp);
+            std::fill(dwp + std::size_t(o) * L::Rp + L::R, dwp + std::size_t(o + 1) * L::Rp, 0.0f);
+        }
+        for (std::size_t s = 0; s < n; ++s) {
+            for (int g = o_begin / L::Og; g * L::Og < o_end; ++g) {
+                const float* xg = x + s * in_size + g * L::group_in;
+                if constexpr (G.pad > 0) conv_detail::pad_input<G>(xg, xp);
+                conv_detail::im2row<G>(G.pad > 0 ? xp : xg, rowT);
+                const int lo = std::max(o_begin, g * L::Og) - g * L::Og, hi = std::min(o_end, (g + 1) * L::Og) - g * L::Og;
+                conv_detail::gemm<L::P, L::Rp, L::P, 1, true>(lo, hi, dy + s * out_size + std::size_t(g) * L::Og * L::P,
+                                                              rowT, dwp + std::size_t(g) * L::Og * L::Rp, nullptr);
+            }
+        }
+        for (int o = o_begin; o < o_end; ++o) std::copy_n(dwp + std::size_t(o) * L::Rp, L::R, dw + std::size_t(o) * L::R);
+        conv_detail::bias_gradient<G>(dy, n, db, o_begin, o_end);
     }
 }
 
-// Plain loops with run-time geometry, written from the definition (one sample; same contracts).
-namespace reference {
-
-inline void conv2d_forward(const conv2d_geometry& g, const float* x, const float* w, const float* b, float* y) {
-    const int ho = g.ho(), wo = g.wo(), cg = g.cg(), og = g.og();
-    for (int o = 0; o < g.out; ++o)
-        for (int i = 0; i < ho; ++i)
-            for (int j = 0; j < wo; ++j) {
-                double acc = b ? b[o] : 0.0;
-                for (int ci = 0; ci < cg; ++ci)
-                    for (int kh = 0; kh < g.k; ++kh)
-                        for (int kw = 0; kw < g.k; ++kw) {
-                            const int ih = i * g.stride - g.pad + kh * g.dil, iw = j * g.stride - g.pad + kw * g.dil;
-                            if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) continue;
-                            acc += double(w[((o * cg + ci) * g.k + kh) * g.k + kw]) *
-                                   x[((o / og * cg + ci) * g.h + ih) * g.w + iw];
-                        }
-                y[(o * ho + i) * wo + j] = float(acc);
-            }
+// All output channels.
+template <conv2d_geometry G>
+void conv2d_backward_weights(const float* x, const float* dy, std::size_t n, float* dw, float* db) {
+    conv2d_backward_weights<G>(x, dy, n, dw, db, 0, G.out);
 }
 
-// dx = ∂(Σ dy·y)/∂x (overwritten); dw, db accumulate ∂/∂w, ∂/∂b (db may be null).
-inline void conv2d_backward(const conv2d_geometry& g, const float* x, const float* w, const float* dy, float* dx,
-                            float* dw, float* db) {
-    const int ho = g.ho(), wo = g.wo(), cg = g.cg(), og = g.og();
-    std::fill(dx, dx + g.c * g.h * g.w, 0.0f);
-    for (int o = 0; o < g.out; ++o)
-        for (int i = 0; i < ho; ++i)
-            for (int j = 0; j < wo; ++j) {
-                const float d = dy[(o * ho + i) * wo + j];
-                if (db) db[o] += d;
-                for (int ci = 0; ci < cg; ++ci)
-                    for (int kh = 0; kh < g.k; ++kh)
-                        for (int kw = 0; kw < g.k; ++kw) {
-                            const int ih = i * g.stride - g.pad + kh * g.dil, iw = j * g.stride - g.pad + kw * g.dil;
-                            if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) continue;
-                            const int xi = ((o / og * cg + ci) * g.h + ih) * g.w + iw;
-                            const int wi = ((o * cg + ci) * g.k + kh) * g.k + kw;
-                            dx[xi] += w[wi] * d;
-                            dw[wi] += x[xi] * d;
-                        }
-            }
-}
+ARCHETYPE_KERNELS_END
 
-}  // namespace reference
-
-}  // namespace archetype::kernels

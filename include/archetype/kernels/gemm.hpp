@@ -21,6 +21,10 @@
 #include "archetype/core/aligned_buffer.hpp"
 #include "archetype/kernels/simd.hpp"
 
+#if defined(ARCHETYPE_SIMD_AVX512F) || defined(ARCHETYPE_SIMD_AVX2)
+#include <immintrin.h>
+#endif
+
 ARCHETYPE_KERNELS_BEGIN
 
 struct gemm_operands {
@@ -88,6 +92,27 @@ inline void pack_b(const gemm_operands& g, std::size_t c0, std::size_t cols, std
             for (std::size_t c = cols; c < nr; ++c) dst[c] = 0.0f;
         }
     } else {
+#if defined(ARCHETYPE_SIMD_AVX512F) || defined(ARCHETYPE_SIMD_AVX2)
+        // 4×4 blocks transposed in registers: contiguous 4-float reads and writes instead of one write per
+        // element at stride nr (this packing is all the work of a batch-1 dense layer).
+        if (cols == nr && nr % 4 == 0) {
+            const std::size_t kc4 = kc / 4 * 4;
+            for (std::size_t p = 0; p < kc4; p += 4)
+                for (std::size_t c = 0; c < nr; c += 4) {
+                    const float* src = g.b + (c0 + c) * g.ldb + p0 + p;
+                    __m128 r0 = _mm_loadu_ps(src), r1 = _mm_loadu_ps(src + g.ldb), r2 = _mm_loadu_ps(src + 2 * g.ldb),
+                           r3 = _mm_loadu_ps(src + 3 * g.ldb);
+                    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+                    _mm_storeu_ps(pb + p * nr + c, r0), _mm_storeu_ps(pb + (p + 1) * nr + c, r1);
+                    _mm_storeu_ps(pb + (p + 2) * nr + c, r2), _mm_storeu_ps(pb + (p + 3) * nr + c, r3);
+                }
+            for (std::size_t c = 0; c < nr; ++c) {
+                const float* src = g.b + (c0 + c) * g.ldb + p0;
+                for (std::size_t p = kc4; p < kc; ++p) pb[p * nr + c] = src[p];
+            }
+            return;
+        }
+#endif
         for (std::size_t c = 0; c < nr; ++c) {
             if (c >= cols) {
                 for (std::size_t p = 0; p < kc; ++p) pb[p * nr + c] = 0.0f;

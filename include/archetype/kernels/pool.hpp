@@ -71,10 +71,45 @@ constexpr int divisor(const window& win) {
 
 }  // namespace pool_detail
 
+// 2×2 windows, stride 2, no padding, even plane: every output row reads one pair of input rows, so the
+// whole sample is one flat loop over (channel·Ho + oh, ow) with the same element order and update rule
+// as the general loop (vectorised by the compiler; the general loop runs short rows one step at a time).
+template <pool2d_geometry G>
+inline constexpr bool max_pool_2x2 = G.k == 2 && G.stride == 2 && G.pad == 0 && G.h % 2 == 0 && G.w % 2 == 0;
+
+template <pool2d_geometry G>
+void max_pool_forward_2x2(const float* __restrict x, float* __restrict y, float* __restrict argmax) {
+    constexpr int Wo = G.w / 2, rows = G.c * (G.h / 2), plane = G.h * G.w;
+    for (int r = 0; r < rows; ++r) {
+        const float* x0 = x + std::size_t(r) * 2 * G.w;
+        const float* x1 = x0 + G.w;
+        const int at0 = (r * 2 * G.w) % plane;  // plane index of the row pair's first element
+        float* yr = y + std::size_t(r) * Wo;
+        float* ar = argmax + std::size_t(r) * Wo;
+        for (int ow = 0; ow < Wo; ++ow) {  // bitwise | and selects only: no branch, so it vectorises
+            float m = x0[2 * ow];            // −∞ < a unless a is NaN, which also takes it
+            int off = 0;
+            const float b = x0[2 * ow + 1], c = x1[2 * ow], d = x1[2 * ow + 1];
+            bool take = (b > m) | (b != b);
+            m = take ? b : m, off = take ? 1 : off;
+            take = (c > m) | (c != c);
+            m = take ? c : m, off = take ? G.w : off;
+            take = (d > m) | (d != d);
+            m = take ? d : m, off = take ? G.w + 1 : off;
+            const float best = float(at0 + 2 * ow + off);
+            yr[ow] = m, ar[ow] = best;
+        }
+    }
+}
+
 template <pool2d_geometry G>
 void max_pool_forward(const float* __restrict x, float* __restrict y, float* __restrict argmax) {
     static_assert(G.valid(), "archetype::kernels::max_pool_forward: invalid geometry");
     static_assert(std::size_t(G.h) * G.w <= (std::size_t(1) << 24), "argmax indices must be exact in a float");
+    if constexpr (max_pool_2x2<G>) {
+        max_pool_forward_2x2<G>(x, y, argmax);
+        return;
+    }
     constexpr int Ho = G.ho(), Wo = G.wo(), S = G.stride;
     for (int c = 0; c < G.c; ++c) {
         const float* xc = x + std::size_t(c) * G.h * G.w;

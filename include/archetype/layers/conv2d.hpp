@@ -8,7 +8,8 @@
 // U(−1/√fan_in, 1/√fan_in) with fan_in = (C/Groups)·K·K, weights drawn first. expected_input rounds the
 // channels up to a multiple of Groups and raises H, W to the smallest size that gives one output.
 // Forward and the input gradient run batch-parallel; weight and bias gradients are summed over the
-// batch in sample order (same result for any thread count).
+// batch in sample order, the threads taking disjoint ranges of output channels (same result for any
+// thread count).
 #pragma once
 
 #include <algorithm>
@@ -62,7 +63,15 @@ struct conv2d_op : op_base<D, In> {
                 kernels::conv2d_backward_data<G>(dy + n * out_size, s.w, dx + n * in_size);
             });
         }
-        if (s.dw) kernels::conv2d_backward_weights<G>(x, dy, c.batch, s.dw, Bias ? s.dw + weight_count : nullptr);
+        if (s.dw) {
+            // Output channels are independent: each thread takes a contiguous range (same bits for any count).
+            const std::size_t parts = c.pool ? std::min<std::size_t>(c.pool->threads(), std::size_t(G.out)) : 1;
+            parallel_for(parts > 1 ? c.pool : nullptr, parts, [&](std::size_t t) {
+                kernels::conv2d_backward_weights<G>(x, dy, c.batch, s.dw, Bias ? s.dw + weight_count : nullptr,
+                                                    int(std::size_t(G.out) * t / parts),
+                                                    int(std::size_t(G.out) * (t + 1) / parts));
+            });
+        }
     }
 };
 

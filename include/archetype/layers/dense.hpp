@@ -3,8 +3,11 @@
 // Contract: takes a flat input shape{in, 1, 1} (put `flatten` before it otherwise; a non-flat input is
 // a compile-time shape mismatch) and gives shape{Out, 1, 1}. Parameters: weight [Out][in], then bias
 // [Out]. Initialisation as PyTorch's nn.Linear: both U(-1/√in, 1/√in).
+// Threads: the batch (forward, input gradient) or the output rows (parameter gradients) is cut into
+// one block per thread, each one gemm; results are the same bits for any thread count.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 
 #include "archetype/kernels/dense.hpp"
@@ -33,22 +36,36 @@ struct dense {
             const float bound = 1.0f / std::sqrt(float(fan_in));
             for (std::size_t i = 0; i < param_count; ++i) w[i] = g.uniform(-bound, bound);
         }
+        // The batch is cut into one contiguous block per thread; each block is one gemm. Every output
+        // element is the same fma chain however the batch is cut (kernels/dense.hpp), so results do not
+        // depend on the thread count. The parameter gradients are cut by output rows instead.
+        static std::size_t parts(const context& c, std::size_t n) {
+            return c.pool ? std::min<std::size_t>(c.pool->threads(), n) : 1;
+        }
+        template <class F>
+        static void blocks(const context& c, std::size_t n, F&& f) {
+            const std::size_t p = parts(c, n);
+            parallel_for(p > 1 ? c.pool : nullptr, p, [&](std::size_t t) { f(n * t / p, n * (t + 1) / p); });
+        }
         static void forward(const context& c, const slots& s, const float* x, float* y) {
-            parallel_for(c.pool, c.batch, [&](std::size_t n) {
-                kernels::dense_forward(x + n * fan_in, s.w, Bias ? s.w + fan_in * Out : nullptr, y + n * Out,
-                                       1, fan_in, Out);
+            blocks(c, c.batch, [&](std::size_t b0, std::size_t b1) {
+                kernels::dense_forward(x + b0 * fan_in, s.w, Bias ? s.w + fan_in * Out : nullptr, y + b0 * Out,
+                                       b1 - b0, fan_in, Out);
             });
         }
         static void backward(const context& c, const slots& s, const float* x, const float*, const float* dy,
                              float* dx) {
             if (dx) {
-                parallel_for(c.pool, c.batch, [&](std::size_t n) {
-                    kernels::dense_backward_data(dy + n * Out, s.w, dx + n * fan_in, 1, fan_in, Out);
+                blocks(c, c.batch, [&](std::size_t b0, std::size_t b1) {
+                    kernels::dense_backward_data(dy + b0 * Out, s.w, dx + b0 * fan_in, b1 - b0, fan_in, Out);
                 });
             }
-            if (s.dw)
-                kernels::dense_backward_params(x, dy, s.dw, Bias ? s.dw + fan_in * Out : nullptr, c.batch,
-                                               fan_in, Out);
+            if (s.dw) {
+                blocks(c, Out, [&](std::size_t o0, std::size_t o1) {
+                    kernels::dense_backward_params_rows(x, dy, s.dw, Bias ? s.dw + weight_count : nullptr, c.batch,
+                                                        fan_in, Out, o0, o1);
+                });
+            }
         }
     };
 };

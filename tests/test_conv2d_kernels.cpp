@@ -1,0 +1,126 @@
+// The SIMD conv2d kernels (kernels/conv2d.hpp: im2col/im2row + register-tiled gemm; conv2d_depthwise.hpp:
+// direct flat-grid kernels) against the double-precision reference loops, over the benchmark's kinds of
+// shapes at smaller sizes plus odd sizes and vector tails; the output-channel split of the weight gradient
+// is bit-identical to one call; layers give bit-identical results on 1 and 2 threads.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "archetype/graph/network.hpp"
+#include "archetype/kernels/conv2d.hpp"
+#include "archetype/layers/conv2d.hpp"
+
+namespace at = archetype;
+namespace k = archetype::kernels;
+
+namespace {
+
+std::vector<float> random_vector(std::size_t n, at::rng& g) {
+    std::vector<float> v(n);
+    for (auto& a : v) a = g.uniform(-1.0f, 1.0f);
+    return v;
+}
+
+// max |a − b| / max(max |b|, 1)
+double rel_error(const std::vector<float>& a, const std::vector<float>& b) {
+    REQUIRE(a.size() == b.size());
+    double err = 0, scale = 1;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        err = std::max(err, double(std::abs(a[i] - b[i])));
+        scale = std::max(scale, double(std::abs(b[i])));
+    }
+    return err / scale;
+}
+
+// Forward, input gradient, weight and bias gradients over n samples; dw/db start from non-zero values
+// (the kernels accumulate). Then the weight gradient split into three output-channel ranges must equal
+// the single call bit for bit.
+template <k::conv2d_geometry G>
+void check(std::size_t n) {
+    INFO("geometry c h w out k stride pad dil groups: ", G.c, " ", G.h, " ", G.w, " ", G.out, " ", G.k, " ",
+         G.stride, " ", G.pad, " ", G.dil, " ", G.groups);
+    const std::size_t in = std::size_t(G.c) * G.h * G.w, out = std::size_t(G.out) * G.ho() * G.wo();
+    at::rng r(at::seed{std::uint64_t(G.c * 131 + G.k * 7 + G.h)});
+    const auto x = random_vector(n * in, r), w = random_vector(G.weight_count(), r), b = random_vector(G.out, r),
+               dy = random_vector(n * out, r), dw0 = random_vector(G.weight_count(), r),
+               db0 = random_vector(G.out, r);
+    std::vector<float> y(n * out, 7.0f), y_ref(n * out), dx(n * in, 7.0f), dx_ref(n * in), dw = dw0, db = db0,
+        dw_ref = dw0, db_ref = db0;
+    for (std::size_t s = 0; s < n; ++s) {
+        k::conv2d_forward<G>(x.data() + s * in, w.data(), b.data(), y.data() + s * out);
+        k::conv2d_backward_data<G>(dy.data() + s * out, w.data(), dx.data() + s * in);
+        k::reference::conv2d_forward(G, x.data() + s * in, w.data(), b.data(), y_ref.data() + s * out);
+        k::reference::conv2d_backward(G, x.data() + s * in, w.data(), dy.data() + s * out, dx_ref.data() + s * in,
+                                      dw_ref.data(), db_ref.data());
+    }
+    k::conv2d_backward_weights<G>(x.data(), dy.data(), n, dw.data(), db.data());
+    CHECK(rel_error(y, y_ref) < 1e-5);
+    CHECK(rel_error(dx, dx_ref) < 1e-5);
+    CHECK(rel_error(dw, dw_ref) < 1e-5);
+    CHECK(rel_error(db, db_ref) < 1e-5);
+
+    std::vector<float> dw_split = dw0, db_split = db0;
+    const int cut1 = G.out / 3, cut2 = 2 * G.out / 3 + (G.out > 2 ? 1 : 0);
+    for (auto [lo, hi] : {std::pair{0, cut1}, {cut1, cut2}, {cut2, G.out}})
+        k::conv2d_backward_weights<G>(x.data(), dy.data(), n, dw_split.data(), db_split.data(), lo, hi);
+    CHECK(dw_split == dw);
+    CHECK(db_split == db);
+}
+
+// A layer's forward, input and parameter gradients on a pool of 2 threads equal the serial run.
+template <at::shape In, class D>
+void check_threads(std::size_t n) {
+    using net_t = at::network<In, D>;
+    at::rng r(at::seed{5});
+    const auto x = random_vector(n * In.size(), r), dy = random_vector(n * net_t::output_shape.size(), r);
+    at::thread_pool pool(2);
+    net_t serial{at::seed{6}}, threaded{at::seed{6}, &pool};
+    const float* ys = serial.forward_raw(x.data(), n, true);
+    const float* yt = threaded.forward_raw(x.data(), n, true);
+    CHECK(std::equal(ys, ys + n * net_t::output_shape.size(), yt));
+    std::vector<float> dxs(x.size()), dxt(x.size());
+    serial.backward_raw(dy.data(), dxs.data());
+    threaded.backward_raw(dy.data(), dxt.data());
+    CHECK(dxs == dxt);
+    CHECK(std::equal(serial.grads().begin(), serial.grads().end(), threaded.grads().begin()));
+}
+
+}  // namespace
+
+// {c, h, w, out, k, stride, pad, dil, groups}
+TEST_CASE("gemm path: LeNet, small CNN, 1x1, strided, grouped, odd sizes and tails") {
+    check<k::conv2d_geometry{1, 28, 28, 6, 5, 1, 0, 1, 1}>(2);    // LeNet conv1
+    check<k::conv2d_geometry{6, 12, 12, 16, 5, 1, 0, 1, 1}>(3);   // LeNet conv2
+    check<k::conv2d_geometry{16, 14, 14, 16, 3, 1, 1, 1, 1}>(2);  // small CNN 3×3
+    check<k::conv2d_geometry{64, 7, 7, 64, 3, 1, 1, 1, 1}>(1);    // deep 3×3 on 7×7
+    check<k::conv2d_geometry{3, 15, 13, 32, 3, 2, 1, 1, 1}>(2);   // RGB stem, stride 2, odd plane
+    check<k::conv2d_geometry{16, 8, 8, 40, 1, 1, 0, 1, 1}>(2);    // 1×1 on its own input (64 = 4 vectors)
+    check<k::conv2d_geometry{32, 7, 7, 13, 1, 1, 0, 1, 1}>(2);    // 1×1, plane 49 (tail), odd out
+    check<k::conv2d_geometry{8, 11, 9, 16, 1, 2, 0, 1, 1}>(2);    // 1×1 stride 2
+    check<k::conv2d_geometry{5, 19, 17, 7, 7, 1, 3, 1, 1}>(1);    // 7×7, odd everything
+    check<k::conv2d_geometry{8, 10, 10, 12, 3, 1, 2, 2, 4}>(2);   // grouped, dilated
+    check<k::conv2d_geometry{12, 9, 9, 12, 1, 1, 0, 1, 4}>(3);    // grouped 1×1
+    check<k::conv2d_geometry{3, 5, 5, 37, 3, 1, 1, 1, 1}>(2);     // M = 37: every row remainder of the tile
+}
+
+TEST_CASE("direct depthwise path: strides, dilation, multiplier, odd sizes and tails") {
+    check<k::conv2d_geometry{32, 28, 28, 32, 3, 1, 1, 1, 32}>(2);
+    check<k::conv2d_geometry{8, 14, 14, 8, 5, 1, 2, 1, 8}>(3);
+    check<k::conv2d_geometry{6, 28, 28, 6, 3, 2, 1, 1, 6}>(2);     // stride 2
+    check<k::conv2d_geometry{4, 13, 11, 4, 7, 1, 3, 1, 4}>(2);     // 7×7 on an odd plane
+    check<k::conv2d_geometry{16, 7, 7, 16, 3, 1, 1, 1, 16}>(1);    // 7×7 plane, batch 1
+    check<k::conv2d_geometry{3, 9, 10, 6, 3, 1, 1, 1, 3}>(2);      // multiplier 2
+    check<k::conv2d_geometry{3, 11, 9, 3, 3, 3, 0, 2, 3}>(2);      // stride 3, dilation 2, no padding
+    check<k::conv2d_geometry{2, 8, 9, 4, 5, 2, 3, 1, 2}>(2);       // pad > (k−1)/2, stride 2, multiplier 2
+    check<k::conv2d_geometry{5, 3, 3, 5, 3, 1, 1, 1, 5}>(3);       // tiny plane: one vector
+}
+
+TEST_CASE("one and two threads give the same bits") {
+    check_threads<at::shape{1, 28, 28}, at::conv2d<6, 5>>(7);
+    check_threads<at::shape{6, 12, 12}, at::conv2d<16, 5>>(5);
+    check_threads<at::shape{8, 9, 9}, at::depthwise_conv2d<3, 1, 1>>(5);
+    check_threads<at::shape{8, 9, 9}, at::depthwise_conv2d<5, 2, 2, 1, 2>>(3);
+    check_threads<at::shape{12, 7, 7}, at::conv2d<9, 1>>(4);
+}
