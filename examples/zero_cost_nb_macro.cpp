@@ -4,9 +4,10 @@
 //
 //   zero_cost_nb_macro [--data DIR] [--limit N] [--threads T] [--seed S]
 //
-// synflow needs no data: every architecture (all 6,561 unless --limit) is built as the NB-Macro
-// supernet with its genotype applied, initialised with the same seed (so only the architecture
-// differs), and scored. DIR defaults to ../shared/data.
+// synflow needs no data: every architecture (all 6,561 unless --limit) is the NB-Macro supernet,
+// initialised once from the seed, with its genotype applied (so alternatives keep their weights across
+// architectures and only the architecture differs); synflow leaves the weights as it found them.
+// DIR defaults to ../shared/data.
 #include <atomic>
 #include <cstdio>
 #include <iostream>
@@ -49,7 +50,6 @@ int main(int argc, char** argv) try {
         auto net = std::make_unique<space::network_type>(at::seed{seed});
         for (std::size_t r; (r = next.fetch_add(1)) < n;) {
             const auto g = at::nb_macro_table::genotype_of(r);
-            net->initialize(at::seed{seed});
             space::apply(*net, g);
             syn[r] = at::synflow(*net);
             acc[r] = table.value(g, "mean_acc");

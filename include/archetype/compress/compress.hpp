@@ -1,8 +1,11 @@
 // archetype/compress/compress.hpp — umbrella header of compress/: quantization parameters, rounding,
-// observers, quantize/requantize and fake quantization.
+// observers, quantize/requantize, fake
+// quantization, and int8 execution of trained networks (post-training quantization).
 #pragma once
 
 #include "archetype/compress/fake_quant.hpp"
+#include "archetype/compress/int8_network.hpp"
+#include "archetype/compress/int8_stages.hpp"
 #include "archetype/compress/observers.hpp"
 #include "archetype/compress/percentile_observer.hpp"
 #include "archetype/compress/quant_params.hpp"
