@@ -1,5 +1,5 @@
 // archetype/space/space.hpp — umbrella header of space/: search-space vocabulary, genotypes, cells, the
-// built-in spaces and code generation.
+// built-in spaces (NAS-Bench-201, NAS-Bench-Macro, Once-for-All, Fashion-MNIST) and code generation.
 #pragma once
 
 #include "archetype/space/big_count.hpp"
@@ -10,6 +10,7 @@
 #include "archetype/space/constraint.hpp"
 #include "archetype/space/elastic_depth.hpp"
 #include "archetype/space/elastic_mbconv.hpp"
+#include "archetype/space/fashion_mnist.hpp"
 #include "archetype/space/genotype_text.hpp"
 #include "archetype/space/nas_bench_201.hpp"
 #include "archetype/space/nas_bench_macro.hpp"
