@@ -106,11 +106,11 @@ run_config() {
         passed=0
         failed=1
     fi
-    total_passed=$((total_passed + passed))
-    total_failed=$((total_failed + failed))
     if [[ $build_status != build ]] && ((failed == 0)); then
         failed=1  # a target that is not a test (an example) failed to build
     fi
+    total_passed=$((total_passed + passed))
+    total_failed=$((total_failed + failed))
     summary+=("$(printf '%-6s %s %4ds  tests %4ds  %d passed, %d failed' \
         "$name" "$build_status" $((t1 - t0)) $((t2 - t1)) "$passed" "$failed")")
 }
