@@ -1,7 +1,7 @@
 // archetype/compress/compress.hpp — umbrella header of compress/: quantization parameters, rounding,
 // observers, quantize/requantize, fake
 // quantization, and int8 execution of trained networks (post-training quantization); pruning masks,
-// policies and schedules, and masked training.
+// policies and schedules, masked training, and structural pruning into a smaller network type.
 #pragma once
 
 #include "archetype/compress/fake_quant.hpp"
@@ -16,3 +16,5 @@
 #include "archetype/compress/quant_params.hpp"
 #include "archetype/compress/quantize.hpp"
 #include "archetype/compress/rounding.hpp"
+#include "archetype/compress/structural_pruning.hpp"
+#include "archetype/compress/structural_pruning_weights.hpp"
