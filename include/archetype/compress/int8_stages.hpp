@@ -18,6 +18,7 @@
 #include <limits>
 #include <memory>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "archetype/compress/quantize.hpp"
@@ -192,6 +193,59 @@ struct int8_clamp_stage final : int8_stage {
     void run(const std::uint8_t* x, void* y, std::size_t batch) const override {
         auto* out = static_cast<std::uint8_t*>(y);
         for (std::size_t i = 0; i < batch * in_size; ++i) out[i] = std::clamp(x[i], lo, hi);
+    }
+};
+
+// The sum (residual add) or channel concat of branch outputs, each requantized to the output qparams, with a
+// following ReLU/ReLU6 fused into the clamp [lo, hi]. A sum of two runs kernels::int8_add; of more,
+// y = clamp(round_half_even(fma(x_k − z_k, m_k, ... fma(x_1 − z_1, m_1, (x_0 − z_0) · m_0))) + z_y), the
+// same operations in branch order. A concat copies a branch whose qparams equal the output's and
+// requantizes the others: y = clamp(round_half_even((x − z) · m) + z_y) with m = s_x / s_y.
+struct int8_join_stage {
+    kernels::int8_path path;
+    bool concat;
+    std::vector<qparams> in_q;
+    std::vector<std::size_t> sizes;  // per-sample values of each input
+    qparams out_q;
+    std::int32_t lo, hi;
+    std::size_t out_size = 0;
+
+    int8_join_stage(kernels::int8_path p, bool is_concat, std::vector<qparams> inputs, std::vector<std::size_t> input_sizes,
+                    qparams out, fused_activation act)
+        : path(p), concat(is_concat), in_q(std::move(inputs)), sizes(std::move(input_sizes)), out_q(out),
+          lo(act == fused_activation::none ? 0 : out.zero_point),
+          hi(act == fused_activation::relu6
+                 ? std::min<std::int32_t>(255, out.zero_point + std::int32_t(std::nearbyint(6.0f / out.scale)))
+                 : 255) {
+        for (auto n : sizes) out_size = concat ? out_size + n : n;
+    }
+    float ratio(std::size_t i) const { return in_q[i].scale / out_q.scale; }
+
+    void run(const std::uint8_t* const* x, std::uint8_t* y, std::size_t batch) const {
+        const std::size_t k = in_q.size();
+        if (!concat && k == 2) {
+            const kernels::int8_add_params p{in_q[0].zero_point, ratio(0), in_q[1].zero_point, ratio(1),
+                                             out_q.zero_point,   lo,       hi};
+            kernels::int8_add(path, x[0], x[1], batch * out_size, p, y);
+        } else if (!concat) {
+            for (std::size_t j = 0; j < batch * out_size; ++j) {
+                float acc = float(std::int32_t{x[0][j]} - in_q[0].zero_point) * ratio(0);
+                for (std::size_t i = 1; i < k; ++i)
+                    acc = std::fma(float(std::int32_t{x[i][j]} - in_q[i].zero_point), ratio(i), acc);
+                y[j] = kernels::int8_detail::round_to_u8(acc, out_q.zero_point, lo, hi);
+            }
+        } else {
+            for (std::size_t n = 0; n < batch; ++n)
+                for (std::size_t i = 0; i < k; ++i) {
+                    const std::uint8_t* src = x[i] + n * sizes[i];
+                    const bool same = in_q[i].scale == out_q.scale && in_q[i].zero_point == out_q.zero_point;
+                    const float m = ratio(i);
+                    for (std::size_t j = 0; j < sizes[i]; ++j, ++y)
+                        *y = same ? std::uint8_t(std::clamp<std::int32_t>(src[j], lo, hi))
+                                  : kernels::int8_detail::round_to_u8(float(std::int32_t{src[j]} - in_q[i].zero_point) * m,
+                                                                      out_q.zero_point, lo, hi);
+                }
+        }
     }
 };
 
