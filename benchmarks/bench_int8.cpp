@@ -1,6 +1,7 @@
 // Integer-only inference against our fp32, single thread: per kernel (the convolutions of LeNet-5 and of
-// small CNNs, a depthwise convolution, dense layers) and for whole networks (LeNet-5 and a conv-BN-ReLU
-// CNN on 3×32×32, batch 64, input quantization and logit dequantization included). Every int8 row carries
+// small CNNs, a depthwise convolution, dense layers) and for whole networks (LeNet-5, a conv-BN-ReLU
+// CNN on 3×32×32 and the main job's winner, batch 64, input quantization and logit dequantization
+// included). Every int8 row carries
 // "int8/fp32": the fp32 peer's time over the int8 time (> 1 = int8 faster), the fp32 peer timed right after
 // on the same data (both in thread CPU time; compare the CPU column, not Time, on a shared machine); dense rows compare
 // with our fp32 dense layer (one sample per call, as layers/dense.hpp runs it) and with one batched fp32 product
@@ -13,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "archetype/blocks/conv_bn.hpp"
+#include "archetype/blocks/separable.hpp"
 #include "archetype/compress/int8_network.hpp"
 #include "archetype/core/rng.hpp"
 #include "archetype/kernels/conv2d.hpp"
@@ -134,6 +137,12 @@ using cnn =
                    at::conv2d<32, 3, 1, 1>, at::batch_norm, at::relu, at::max_pool<2>,  //
                    at::conv2d<64, 3, 1, 1>, at::batch_norm, at::relu, at::global_avg_pool, at::flatten, at::dense<10>>;
 using cnn_t = at::network<at::shape{3, 32, 32}, cnn>;
+// The main job's default-run winner (RESULTS.md, "The main job"): fashion_mnist_space genotype
+// width=w12,down1=conv3,s1b1=skip,s1b2=skip,down2=conv3,s2b1=conv3,s2b2=sep3,head=flat as a fixed type.
+using fashion_winner = at::sequential<at::conv_bn_relu<12, 3>, at::conv_bn_relu<24, 3, 2>, at::conv_bn_relu<48, 3, 2>,
+                                      at::conv_bn_relu<48, 3>, at::depthwise_separable<48, 3>, at::flatten,
+                                      at::dense<10>>;
+using fashion_winner_t = at::network<at::shape{1, 28, 28}, fashion_winner>;
 
 template <class Net>
 void bm_network(benchmark::State& state) {
@@ -168,6 +177,7 @@ BENCHMARK(bm_conv<k::conv2d_geometry{32, 16, 16, 32, 3, 1, 1, 1, 32}>)->Name("co
 BENCHMARK(bm_dense)->Name("dense")->Apply(dense_shapes);
 BENCHMARK(bm_network<lenet_t>)->Name("network/lenet5_b64")->Apply(kinds);
 BENCHMARK(bm_network<cnn_t>)->Name("network/cnn_3x32x32_b64")->Apply(kinds);
+BENCHMARK(bm_network<fashion_winner_t>)->Name("network/fashion_winner_b64")->Apply(kinds);
 
 }  // namespace
 
