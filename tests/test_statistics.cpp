@@ -65,3 +65,32 @@ TEST_CASE("least squares minimizes the squared error on noisy data (normal equat
     CHECK(std::fabs(r_sum) < 1e-12);
     CHECK(std::fabs(rx_sum) < 1e-12);
 }
+
+TEST_CASE("weighted least squares: weighted normal equations hold, equal weights change nothing") {
+    // y = 1 + 2x + noise, weights 1/y² (least relative error): Σ w r = Σ w r x = 0 for the residuals r.
+    const std::vector<double> x{0, 1, 2, 3, 4, 5}, y{1.3, 2.9, 5.2, 6.8, 9.4, 10.9};
+    std::vector<std::vector<double>> rows;
+    std::vector<double> w, ones(x.size(), 7.0);
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        rows.push_back({x[i]});
+        w.push_back(1 / (y[i] * y[i]));
+    }
+    at::linear_model weighted, plain, equal;
+    weighted.fit(rows, y, w);
+    plain.fit(rows, y);
+    equal.fit(rows, y, ones);
+    double wr = 0, wrx = 0, plain_wr = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        const double r = y[i] - weighted.predict({x[i]});
+        wr += w[i] * r;
+        wrx += w[i] * r * x[i];
+        plain_wr += w[i] * (y[i] - plain.predict({x[i]}));
+        CHECK(equal.predict({x[i]}) == doctest::Approx(plain.predict({x[i]})).epsilon(1e-13));
+    }
+    CHECK(std::fabs(wr) < 1e-14);
+    CHECK(std::fabs(wrx) < 1e-14);
+    CHECK(std::fabs(plain_wr) > 1e-3);  // the unweighted fit does not satisfy them: the weights matter
+    CHECK_THROWS_WITH_AS(weighted.fit(rows, y, {1.0, 2.0}), doctest::Contains("one weight per row"), at::error);
+    w[2] = 0;
+    CHECK_THROWS_WITH_AS(weighted.fit(rows, y, w), doctest::Contains("weight 2 is not a finite number > 0"), at::error);
+}

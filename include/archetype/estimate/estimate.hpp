@@ -4,6 +4,7 @@
 #pragma once
 
 #include "archetype/estimate/latency.hpp"
+#include "archetype/estimate/latency_predictor.hpp"
 #include "archetype/estimate/proxy_training.hpp"
 #include "archetype/estimate/statistics.hpp"
 #include "archetype/estimate/tabular.hpp"

@@ -9,6 +9,8 @@
 //   linear_model        fit(rows, targets): ordinary least squares with an intercept, y ≈ b0 + Σ b_j x_j,
 //                       solved on standardized features (Householder QR) so feature scales from 1 to 1e9
 //                       do not matter; a constant feature gets weight 0. predict(x) applies it.
+//                       fit(rows, targets, weights) minimizes Σ w_i (y_i − ŷ_i)² instead (w_i > 0), e.g.
+//                       w_i = 1/y_i² for the least relative error.
 // Mismatched sizes, too few samples (fewer than features + 1 for a fit, fewer than 2 for a correlation)
 // and non-finite inputs throw archetype::error.
 #pragma once
@@ -93,8 +95,15 @@ public:
     linear_model() = default;
 
     // rows[i] holds the features of sample i (all rows of one length), targets[i] its value.
-    void fit(const std::vector<std::vector<double>>& rows, const std::vector<double>& targets) {
+    void fit(const std::vector<std::vector<double>>& rows, const std::vector<double>& targets,
+             const std::vector<double>& weights = {}) {
         const std::size_t n = rows.size(), f = rows.empty() ? 0 : rows[0].size();
+        if (!weights.empty() && weights.size() != n)
+            throw error("linear_model: " + std::to_string(n) + " feature rows but " + std::to_string(weights.size()) +
+                        " weights; pass one weight per row, or none");
+        for (std::size_t i = 0; i < weights.size(); ++i)
+            if (!(weights[i] > 0) || !std::isfinite(weights[i]))
+                throw error("linear_model: weight " + std::to_string(i) + " is not a finite number > 0");
         if (targets.size() != n)
             throw error("linear_model: " + std::to_string(n) + " feature rows but " + std::to_string(targets.size()) +
                         " targets; pass one target per row");
@@ -119,6 +128,15 @@ public:
             a[i] = 1.0;
             for (std::size_t j = 0; j < f; ++j)
                 a[(j + 1) * n + i] = scale_[j] > 0 ? (rows[i][j] - mean_[j]) / scale_[j] : 0.0;
+        }
+        if (!weights.empty()) {  // row i of A and y scaled by √w_i: plain least squares is then the weighted
+            // one; weights normalized to mean 1 first (same solution) so the rank test below keeps its scale
+            const double mean_w = std::accumulate(weights.begin(), weights.end(), 0.0) / double(n);
+            for (std::size_t i = 0; i < n; ++i) {
+                const double s = std::sqrt(weights[i] / mean_w);
+                for (std::size_t k = 0; k < m; ++k) a[k * n + i] *= s;
+                y[i] *= s;
+            }
         }
         // Householder QR, applied to y as it goes. A column with no norm left below the rows already
         // used (constant, or a combination of earlier columns) is dropped: its weight stays 0.
