@@ -1,6 +1,9 @@
 // archetype/search/nsga2.hpp — NSGA-II, multi-objective evolution (Deb et al. 2002).
 //
-// Contract: the first ask is `population` (μ) uniform samples; once told, they are ranked by the
+// Contract: the first ask is `population` (μ) genotypes: the `initial` ones given to the constructor
+// (seeds such as the boundary members of the space, kept in their order; at most μ, each valid), then
+// uniform samples (a sample equal to an earlier member of the batch is drawn again, up to 16 times,
+// when seeds are given; without seeds the first ask is exactly μ uniform samples); once told, they are ranked by the
 // constrained fast non-dominated sort (feasible dominates infeasible, the smaller violation dominates
 // among infeasible) and given crowding distances per front. Each generation asks `offspring` (λ)
 // children at once: each child takes two parents by binary tournament (two distinct members drawn
@@ -42,8 +45,14 @@ class nsga2 : public strategy<Space> {
 public:
     using typename base::genotype;
 
-    explicit nsga2(nsga2_options o, seed s = {}) : base("nsga2", o.directions, o.budget, s), o_(std::move(o)) {
+    explicit nsga2(nsga2_options o, seed s = {}, std::vector<genotype> initial = {})
+        : base("nsga2", o.directions, o.budget, s), o_(std::move(o)), initial_(std::move(initial)) {
         if (o_.population == 0) throw error("nsga2: population is 0; use at least 2 (typically 20 to 100)");
+        if (initial_.size() > o_.population)
+            throw error("nsga2: " + std::to_string(initial_.size()) + " initial genotypes for a population of " +
+                        std::to_string(o_.population) + "; give at most population seeds");
+        for (const genotype& g : initial_)
+            if constexpr (requires { Space::validate(g); }) Space::validate(g);
         if (o_.offspring == 0) o_.offspring = o_.population;
         if (!(o_.crossover_probability >= 0 && o_.crossover_probability <= 1))
             throw error("nsga2: crossover_probability is " + std::to_string(o_.crossover_probability) +
@@ -59,8 +68,15 @@ private:
     std::vector<genotype> propose(std::size_t room) override {
         std::vector<genotype> out;
         if (population_.empty()) {
-            out.resize(std::min(room, o_.population));
-            for (auto& g : out) g = Space::sample(this->rng_);
+            const std::size_t n = std::min(room, o_.population);
+            for (std::size_t k = 0; k < std::min(n, initial_.size()); ++k) out.push_back(initial_[k]);
+            while (out.size() < n) {
+                genotype g = Space::sample(this->rng_);
+                for (int retry = 0; retry < 16 && !initial_.empty() && std::find(out.begin(), out.end(), g) != out.end();
+                     ++retry)
+                    g = Space::sample(this->rng_);
+                out.push_back(g);
+            }
             return out;
         }
         const std::size_t n = std::min(room, o_.offspring);
@@ -147,6 +163,7 @@ private:
     }
 
     nsga2_options o_;
+    std::vector<genotype> initial_;        // seeds of the first ask
     std::vector<std::size_t> population_;  // history indices, in selection order
     std::vector<std::size_t> rank_;        // aligned with population_
     std::vector<double> crowding_;         // aligned with population_ (inf at front extremes)
