@@ -19,6 +19,7 @@
 #include "archetype/graph/network.hpp"
 #include "archetype/graph/sequential.hpp"
 #include "archetype/kernels/conv2d.hpp"
+#include "archetype/kernels/dense.hpp"
 #include "archetype/kernels/gemm.hpp"
 #include "archetype/layers/activation.hpp"
 #include "archetype/layers/conv2d.hpp"
@@ -126,9 +127,10 @@ int main(int argc, char** argv) try {
     }
     bool real = false;
     const at::dataset data = training_data(samples, real);
-    std::printf("LeNet-5 on %s: %zu samples, batch 64, SGD; kernels: %s, conv lanes %d, dense gemm %s\n",
+    std::printf("LeNet-5 on %s: %zu samples, batch 64, SGD; kernels: %s, conv lanes %d, dense gemm %s, "
+                "dense batch 1 %s\n",
                 real ? "Fashion-MNIST" : "random images", data.size(), at::kernels::simd_name(),
-                at::kernels::conv_lanes(), at::kernels::gemm_path().c_str());
+                at::kernels::conv_lanes(), at::kernels::gemm_path().c_str(), at::kernels::dense_gemv_path());
     const epoch_times one = time_epochs(data, 1, epochs);
     std::printf("epoch, 1 thread : %.3f s wall (%.3f s CPU), last train loss %.4f\n", one.wall, one.cpu, one.loss);
     const epoch_times two = time_epochs(data, 2, epochs);

@@ -9,8 +9,11 @@
 //                                        maximal element in row-major order
 //   max_pool_backward<G>(argmax, dy, dx) routes dy to that element; overlapping windows add
 //   avg_pool_forward<G, IncludePad>(x, y) / avg_pool_backward<G, IncludePad>(dy, dx)
-//                                    divisor: k·k when IncludePad, else the window's input elements
+//                                    divisor: k·k when IncludePad, else the window's input elements;
+//                                    vectorised across an output row, bit-identical to the *_reference
+//                                    twins (same terms, same order)
 //   global_avg_pool_forward(x, y, c, hw) / global_avg_pool_backward(dy, dx, c, hw): mean over h·w
+//                                    (16 partial sums in a fixed order; SIMD and scalar twin agree bitwise)
 // A NaN in a max window wins it, as in PyTorch.
 #pragma once
 
@@ -20,7 +23,9 @@
 #include <limits>
 #include <utility>
 
-namespace archetype::kernels {
+#include "archetype/kernels/simd.hpp"
+
+ARCHETYPE_KERNELS_BEGIN
 
 struct pool2d_geometry {
     int c = 1, h = 1, w = 1;  // input channels, height, width
@@ -115,7 +120,11 @@ void max_pool_forward(const float* __restrict x, float* __restrict y, float* __r
         const float* xc = x + std::size_t(c) * G.h * G.w;
         for (int oh = 0; oh < Ho; ++oh) {
             // all windows of the row at once, element by element in row-major window order
-            float m[Wo], best[Wo];
+            // alignas: g++ 12 at -O2 -march=native vectorizes the initialisation below with aligned
+            // 16-byte stores into a red-zone placement that is only 8-byte aligned (a segfault); an
+            // explicit alignment makes it realign the frame. -O3 and clang were not affected.
+            alignas(64) float m[Wo];
+            alignas(64) float best[Wo];
             const int h0 = std::max(oh * S - G.pad, 0), h1 = std::min(oh * S - G.pad + G.k, G.h);
             for (int ow = 0; ow < Wo; ++ow) {
                 m[ow] = -std::numeric_limits<float>::infinity();
@@ -134,9 +143,34 @@ void max_pool_forward(const float* __restrict x, float* __restrict y, float* __r
     }
 }
 
+// 2×2 stride-2 windows do not overlap and tile the (even) plane: every dx element is written once, dy of
+// its window where the window's argmax points at it, else 0 (no clearing pass, no scatter).
+template <pool2d_geometry G>
+void max_pool_backward_2x2(const float* __restrict argmax, const float* __restrict dy, float* __restrict dx) {
+    constexpr int Wo = G.w / 2, rows = G.c * (G.h / 2), plane = G.h * G.w;
+    for (int r = 0; r < rows; ++r) {
+        float* d0 = dx + std::size_t(r) * 2 * G.w;
+        float* d1 = d0 + G.w;
+        const int at0 = (r * 2 * G.w) % plane;
+        const float* ar = argmax + std::size_t(r) * Wo;
+        const float* gr = dy + std::size_t(r) * Wo;
+        for (int ow = 0; ow < Wo; ++ow) {
+            const float a = ar[ow], g = gr[ow], base = float(at0 + 2 * ow);
+            d0[2 * ow] = a == base ? g : 0.0f;
+            d0[2 * ow + 1] = a == base + 1.0f ? g : 0.0f;
+            d1[2 * ow] = a == base + float(G.w) ? g : 0.0f;
+            d1[2 * ow + 1] = a == base + float(G.w + 1) ? g : 0.0f;
+        }
+    }
+}
+
 template <pool2d_geometry G>
 void max_pool_backward(const float* __restrict argmax, const float* __restrict dy, float* __restrict dx) {
     static_assert(G.valid(), "archetype::kernels::max_pool_backward: invalid geometry");
+    if constexpr (max_pool_2x2<G>) {
+        max_pool_backward_2x2<G>(argmax, dy, dx);
+        return;
+    }
     constexpr int Ho = G.ho(), Wo = G.wo();
     std::fill_n(dx, std::size_t(G.c) * G.h * G.w, 0.0f);
     for (int c = 0; c < G.c; ++c) {
@@ -146,8 +180,9 @@ void max_pool_backward(const float* __restrict argmax, const float* __restrict d
     }
 }
 
+// The scalar twins of the average-pooling kernels: one window at a time, row-major inside the window.
 template <pool2d_geometry G, bool IncludePad>
-void avg_pool_forward(const float* x, float* y) {
+void avg_pool_forward_reference(const float* x, float* y) {
     static_assert(G.valid(), "archetype::kernels::avg_pool_forward: invalid geometry");
     constexpr int Ho = G.ho(), Wo = G.wo();
     for (int c = 0; c < G.c; ++c) {
@@ -165,7 +200,7 @@ void avg_pool_forward(const float* x, float* y) {
 }
 
 template <pool2d_geometry G, bool IncludePad>
-void avg_pool_backward(const float* dy, float* dx) {
+void avg_pool_backward_reference(const float* dy, float* dx) {
     static_assert(G.valid(), "archetype::kernels::avg_pool_backward: invalid geometry");
     constexpr int Ho = G.ho(), Wo = G.wo();
     std::fill_n(dx, std::size_t(G.c) * G.h * G.w, 0.0f);
@@ -182,16 +217,141 @@ void avg_pool_backward(const float* dy, float* dx) {
     }
 }
 
-inline void global_avg_pool_forward(const float* x, float* y, std::size_t c, std::size_t hw) {
-    for (std::size_t i = 0; i < c; ++i) {
-        float sum = 0.0f;
-        for (std::size_t j = 0; j < hw; ++j) sum += x[i * hw + j];
-        y[i] = sum / float(hw);
+namespace pool_detail {
+
+// Output columns ow whose kernel column Kw falls inside the input: [lo, hi) (as in max_step).
+template <pool2d_geometry G, int Kw>
+struct column_range {
+    static constexpr int off = Kw - G.pad;
+    static constexpr int lo = off >= 0 ? 0 : (-off + G.stride - 1) / G.stride;
+    static constexpr int hi = G.w - 1 - off < 0 ? 0 : std::min((G.w - 1 - off) / G.stride + 1, G.wo());
+};
+
+// sum[ow] += input column ow·stride + Kw − pad of row xr, for every window of an output row.
+template <pool2d_geometry G, int Kw>
+inline void avg_step(const float* __restrict xr, float* __restrict sum) {
+    using r = column_range<G, Kw>;
+    for (int ow = r::lo; ow < r::hi; ++ow) sum[ow] += xr[ow * G.stride + r::off];
+}
+
+// dxr[ow·stride + Kw − pad] += g[ow], for every window of an output row.
+template <pool2d_geometry G, int Kw>
+inline void avg_scatter(float* __restrict dxr, const float* __restrict g) {
+    using r = column_range<G, Kw>;
+    for (int ow = r::lo; ow < r::hi; ++ow) dxr[ow * G.stride + r::off] += g[ow];
+}
+
+template <pool2d_geometry G, bool IncludePad>
+inline void row_divisors(int oh, float* div) {
+    for (int ow = 0; ow < G.wo(); ++ow) div[ow] = float(divisor<G, IncludePad>(window_at<G>(oh, ow)));
+}
+
+}  // namespace pool_detail
+
+// Vectorised average pooling: all windows of an output row advance together, one kernel column at a time
+// over contiguous (stride 1) or strided input, with compile-time bounds, so the compiler vectorises
+// across the row. Each output (forward) or input-gradient element (backward) sees the same terms in the
+// same order as the reference loops above (kernel columns descending in backward = windows ascending),
+// so the two agree bit for bit.
+template <pool2d_geometry G, bool IncludePad>
+void avg_pool_forward(const float* __restrict x, float* __restrict y) {
+    static_assert(G.valid(), "archetype::kernels::avg_pool_forward: invalid geometry");
+    constexpr int Ho = G.ho(), Wo = G.wo(), S = G.stride;
+    for (int oh = 0; oh < Ho; ++oh) {
+        alignas(64) float div[Wo];
+        pool_detail::row_divisors<G, IncludePad>(oh, div);
+        const int h0 = std::max(oh * S - G.pad, 0), h1 = std::min(oh * S - G.pad + G.k, G.h);
+        for (int c = 0; c < G.c; ++c) {
+            const float* xc = x + std::size_t(c) * G.h * G.w;
+            alignas(64) float sum[Wo] = {};
+            for (int ih = h0; ih < h1; ++ih)
+                [&]<int... Kw>(std::integer_sequence<int, Kw...>) {
+                    (pool_detail::avg_step<G, Kw>(xc + std::size_t(ih) * G.w, sum), ...);
+                }(std::make_integer_sequence<int, G.k>{});
+            float* yr = y + (std::size_t(c) * Ho + oh) * Wo;
+            for (int ow = 0; ow < Wo; ++ow) yr[ow] = sum[ow] / div[ow];
+        }
     }
 }
 
+template <pool2d_geometry G, bool IncludePad>
+void avg_pool_backward(const float* __restrict dy, float* __restrict dx) {
+    static_assert(G.valid(), "archetype::kernels::avg_pool_backward: invalid geometry");
+    constexpr int Ho = G.ho(), Wo = G.wo(), S = G.stride;
+    std::fill_n(dx, std::size_t(G.c) * G.h * G.w, 0.0f);
+    for (int oh = 0; oh < Ho; ++oh) {
+        alignas(64) float div[Wo];
+        pool_detail::row_divisors<G, IncludePad>(oh, div);
+        const int h0 = std::max(oh * S - G.pad, 0), h1 = std::min(oh * S - G.pad + G.k, G.h);
+        for (int c = 0; c < G.c; ++c) {
+            const float* dyr = dy + (std::size_t(c) * Ho + oh) * Wo;
+            alignas(64) float g[Wo];
+            for (int ow = 0; ow < Wo; ++ow) g[ow] = dyr[ow] / div[ow];
+            float* dxc = dx + std::size_t(c) * G.h * G.w;
+            for (int ih = h0; ih < h1; ++ih)
+                [&]<int... Kw>(std::integer_sequence<int, Kw...>) {
+                    (pool_detail::avg_scatter<G, G.k - 1 - Kw>(dxc + std::size_t(ih) * G.w, g), ...);
+                }(std::make_integer_sequence<int, G.k>{});
+        }
+    }
+}
+
+namespace pool_detail {
+inline float combine16(const float* p) {
+    float s8[8], s4[4];
+    for (int j = 0; j < 8; ++j) s8[j] = p[j] + p[j + 8];
+    for (int j = 0; j < 4; ++j) s4[j] = s8[j] + s8[j + 4];
+    return (s4[0] + s4[2]) + (s4[1] + s4[3]);
+}
+}  // namespace pool_detail
+
+// Global average pooling sums each plane as 16 partial sums (value i to partial i mod 16, the plane
+// padded with +0 to a multiple of 16), combined as a tree; the SIMD kernel (one AVX-512 or two AVX2
+// accumulators) and this scalar twin agree bit for bit.
+inline void global_avg_pool_forward_scalar(const float* x, float* y, std::size_t c, std::size_t hw) {
+    for (std::size_t i = 0; i < c; ++i) {
+        float p[16] = {};
+        const std::size_t padded = (hw + 15) / 16 * 16;
+        for (std::size_t j = 0; j < padded; ++j) p[j % 16] += j < hw ? x[i * hw + j] : 0.0f;
+        y[i] = pool_detail::combine16(p) / float(hw);
+    }
+}
+
+#if defined(ARCHETYPE_SIMD_AVX512F) || defined(ARCHETYPE_SIMD_AVX2)
+template <class Arch>
+void global_avg_pool_forward_simd(const float* x, float* y, std::size_t c, std::size_t hw) {
+    using vec = xsimd::batch<float, Arch>;
+    constexpr std::size_t w = vec::size, parts = 16 / w;
+    const std::size_t full = hw / 16 * 16;
+    for (std::size_t i = 0; i < c; ++i) {
+        const float* xc = x + i * hw;
+        vec acc[parts];
+        for (auto& a : acc) a = vec(0.0f);
+        for (std::size_t j = 0; j < full; j += 16)
+            for (std::size_t h = 0; h < parts; ++h) acc[h] += vec::load_unaligned(xc + j + h * w);
+        if (full < hw) {
+            alignas(64) float pad[16] = {};
+            std::copy(xc + full, xc + hw, pad);
+            for (std::size_t h = 0; h < parts; ++h) acc[h] += vec::load_aligned(pad + h * w);
+        }
+        alignas(64) float p[16];
+        for (std::size_t h = 0; h < parts; ++h) acc[h].store_aligned(p + h * w);
+        y[i] = pool_detail::combine16(p) / float(hw);
+    }
+}
+#endif
+
+inline void global_avg_pool_forward(const float* x, float* y, std::size_t c, std::size_t hw) {
+#if defined(ARCHETYPE_SIMD_AVX512F) || defined(ARCHETYPE_SIMD_AVX2)
+    global_avg_pool_forward_simd<simd_arch>(x, y, c, hw);
+#else
+    global_avg_pool_forward_scalar(x, y, c, hw);
+#endif
+}
+
+// Each input gradient is dy/hw (a fill the compiler vectorises).
 inline void global_avg_pool_backward(const float* dy, float* dx, std::size_t c, std::size_t hw) {
     for (std::size_t i = 0; i < c; ++i) std::fill_n(dx + i * hw, hw, dy[i] / float(hw));
 }
 
-}  // namespace archetype::kernels
+ARCHETYPE_KERNELS_END
