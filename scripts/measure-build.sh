@@ -29,7 +29,7 @@ if ((${#objects[@]} == 0)); then
     exit 1
 fi
 
-echo "compile of each translation unit alone: $("$cxx" --version | head -n1), $type"
+echo "compile of each translation unit alone: $("$cxx" --version | sed -n 1p), $type"
 printf '%-44s %9s %9s %12s\n' "translation unit" "wall (s)" "cpu (s)" "max RSS (MB)"
 total=0
 total_cpu=0

@@ -67,7 +67,7 @@ run_config() {
     esac
     local dir=build/test-$name
     echo
-    echo "=== $name: $("$cxx" --version | head -n1), $type${extra:+, ${extra[*]}} in $dir"
+    echo "=== $name: $("$cxx" --version | sed -n 1p), $type${extra:+, ${extra[*]}} in $dir"
     local t0 t1 t2
     t0=$(date +%s)
     if ! cmake -S . -B "$dir" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE="$type" \
@@ -86,7 +86,7 @@ run_config() {
     t1=$(date +%s)
     echo "=== $name: slowest compile steps (s, from .ninja_log)"
     awk -F'\t' '!/^#/ && $4 ~ /\.o$/ {printf "%8.1f  %s\n", ($2 - $1) / 1000, $4}' "$dir/.ninja_log" |
-        sort -rn | head -n 8
+        sort -rn | sed -n 1,8p  # sed reads all: head could stop sort with SIGPIPE (pipefail)
 
     local log=$dir/ctest-output.txt
     local -a env=()
