@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench_timing.hpp"
 #include "archetype/core/rng.hpp"
 #include "archetype/kernels/conv2d.hpp"
 
@@ -169,26 +170,7 @@ struct ours_conv {
 // mode -> case -> (ours/oneDNN, oneDNN GFLOP/s); the last run of a benchmark overwrites earlier ones.
 std::map<std::string, std::map<int, std::pair<double, double>>> ratios;
 
-// CPU time of this thread: the machine is shared, so wall time would count other processes' slices.
-double thread_seconds() {
-    timespec t{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
-}
-
-template <class F>
-double seconds_per_call(F&& f) {  // at least 50 ms of calls, after one warm-up call
-    f();
-    long calls = 0;
-    const double t0 = thread_seconds();
-    double elapsed = 0;
-    do {
-        f();
-        ++calls;
-        elapsed = thread_seconds() - t0;
-    } while (elapsed < 0.05);
-    return elapsed / double(calls);
-}
+using bench::thread_seconds;
 
 std::string describe(const conv_case& c) {
     const auto& g = c.g;
@@ -221,7 +203,7 @@ void bm_conv(benchmark::State& state) {
     state.counters["%peak"] =
         benchmark::Counter(flops * 1e-9 / peak_gflops * 100.0, benchmark::Counter::kIsIterationInvariantRate);
     if constexpr (Ours) {
-        const double other = seconds_per_call([&] { Backward ? theirs.forward_backward() : theirs.forward(); });
+        const double other = bench::seconds_per_call([&] { Backward ? theirs.forward_backward() : theirs.forward(); }, 0.05);
         state.counters["ours/oneDNN"] = other / mine;
         ratios[Backward ? "fwd_bwd" : "fwd"][I] = {other / mine, flops * 1e-9 / other};
         state.SetLabel(describe(c) + " | " + k::conv2d_path<c.g>());
@@ -265,11 +247,7 @@ void print_geomeans() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (!std::getenv("OMP_NUM_THREADS")) {  // libgomp reads it when loaded: set it, then start again
-        setenv("OMP_NUM_THREADS", "1", 1);
-        execv("/proc/self/exe", argv);
-        std::perror("bench_conv: re-exec with OMP_NUM_THREADS=1 failed; oneDNN may use every core");
-    }
+    bench::run_openmp_on_one_thread(argv, "bench_conv");
     const auto* v = dnnl::version();
     std::printf("archetype kernels: instruction set %s (%d floats per vector)\n", k::simd_name(), k::conv_lanes());
     std::printf("oneDNN %d.%d.%d, OMP_NUM_THREADS=%s, layouts: oneDNN's choice (format_tag::any)\n", v->major,

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_timing.hpp"
 #include "archetype/core/rng.hpp"
 #include "archetype/kernels/dense.hpp"
 
@@ -151,11 +152,7 @@ BENCHMARK(bm_dense<true, false>)->Name("dense_fwd_bwd/onednn")->Apply(shapes);
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (!std::getenv("OMP_NUM_THREADS")) {  // libgomp reads it when loaded: set it, then start again
-        setenv("OMP_NUM_THREADS", "1", 1);
-        execv("/proc/self/exe", argv);
-        std::perror("bench_gemm_dense: re-exec with OMP_NUM_THREADS=1 failed; oneDNN may use every core");
-    }
+    bench::run_openmp_on_one_thread(argv, "bench_gemm_dense");
     const auto* v = dnnl::version();
     dense_problem probe(64, 256, 256);
     std::printf("archetype kernels: instruction set %s, gemm path: %s\n", k::simd_name(), k::gemm_path().c_str());

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_timing.hpp"
 #include "archetype/blocks/conv_bn.hpp"
 #include "archetype/blocks/separable.hpp"
 #include "archetype/compress/int8_network.hpp"
@@ -30,26 +31,7 @@ namespace k = archetype::kernels;
 namespace q = archetype::quant;
 constexpr std::size_t batch = 64;
 
-// This thread's CPU time: the machine is shared, so wall time would count other processes' slices.
-double thread_seconds() {
-    timespec t{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
-}
-
-template <class F>
-double seconds_per_call(F&& f) {  // at least 30 ms of calls after one warm-up call
-    f();
-    long calls = 0;
-    const double t0 = thread_seconds();
-    double elapsed = 0;
-    do {
-        f();
-        ++calls;
-        elapsed = thread_seconds() - t0;
-    } while (elapsed < 0.03);
-    return elapsed / double(calls);
-}
+using bench::thread_seconds;
 
 // Times `state`'s loop over run(); for int8 rows, also the peers and the ratios.
 template <class Run, class... Peers>
@@ -62,7 +44,7 @@ void timed(benchmark::State& state, double macs, Run run, std::pair<const char*,
     }
     [[maybe_unused]] const double mine = (thread_seconds() - t0) / double(state.iterations());
     state.counters["GMAC/s"] = benchmark::Counter(macs * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-    ((state.counters[peers.first] = seconds_per_call(peers.second) / mine), ...);
+    ((state.counters[peers.first] = bench::seconds_per_call(peers.second, 0.03) / mine), ...);
 }
 
 std::vector<float> uniform(std::size_t n, float lo, float hi, std::uint64_t seed) {

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "bench_timing.hpp"
 #include "archetype/compress/structural_pruning_weights.hpp"
 #include "archetype/kernels/simd.hpp"
 
@@ -27,11 +28,7 @@ using pruned_t = at::structurally_pruned_t<big_t, at::keep_ratio<std::ratio<1, 2
 static_assert(at::prunable_widths_v<big_t> == std::array<int, 3>{16, 32, 64});
 static_assert(at::prunable_widths_v<pruned_t> == std::array<int, 3>{8, 16, 32});
 
-double thread_seconds() {
-    timespec t{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
-}
+using bench::thread_seconds;
 
 void bm_big_vs_pruned(benchmark::State& state) {
     const std::size_t batch = std::size_t(state.range(0));
