@@ -25,13 +25,6 @@ namespace q = archetype::quant;
 
 namespace {
 
-std::vector<k::int8_path> compiled_paths() {
-    std::vector<k::int8_path> r;
-    for (auto p : {k::int8_path::scalar, k::int8_path::avx2, k::int8_path::vnni512})
-        if (k::int8_path_compiled(p)) r.push_back(p);
-    return r;
-}
-
 using act_q = q::quantizer<q::pytorch_rounding, q::uint8_range>;
 using w_q = q::quantizer<q::pytorch_rounding, q::int8_narrow_range, q::per_channel>;
 
@@ -116,7 +109,7 @@ void check_conv() {
     k::reference::conv2d_forward(G, pr.xd.data(), pr.wd.data(), pr.bf.data(), pr.yf.data());
     k::reference::conv2d_forward(G, pr.xf.data(), pr.wf.data(), pr.bf.data(), pr.y_orig.data());
     std::vector<k::int8_matrix> packs;
-    for (auto p : compiled_paths()) packs.push_back(k::int8_pack_rows(p, pr.w.data(), G.out, depth));
+    for (auto p : k::int8_compiled_paths()) packs.push_back(k::int8_pack_rows(p, pr.w.data(), G.out, depth));
     pr.finish(packs);
     const auto zp = std::uint8_t(pr.in_q.zero_point);
     for (bool fixed : {false, true}) {
@@ -189,7 +182,7 @@ TEST_CASE("int8 dense: every path equals the scalar twin; within one step of fp3
         fp32(pr.xd, pr.wd, pr.yf);
         fp32(pr.xf, pr.wf, pr.y_orig);
         std::vector<k::int8_matrix> packs;
-        for (auto p : compiled_paths()) packs.push_back(k::int8_pack_columns(p, pr.w.data(), s.out, s.in));
+        for (auto p : k::int8_compiled_paths()) packs.push_back(k::int8_pack_columns(p, pr.w.data(), s.out, s.in));
         pr.finish(packs);
         for (bool fixed : {false, true}) {
             const auto e = pr.epilogue(fixed);
@@ -260,7 +253,7 @@ TEST_CASE("int8 pooling and add: exact where the math is exact, within one step 
                                 qs.zero_point,
                                 255};  // fused ReLU
     k::int8_add(k::int8_path::scalar, a.data(), b.data(), n, ap, want.data());
-    for (auto p : compiled_paths()) {
+    for (auto p : k::int8_compiled_paths()) {
         k::int8_add(p, a.data(), b.data(), n, ap, got.data());
         CHECK(got == want);
     }

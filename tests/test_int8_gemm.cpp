@@ -20,13 +20,6 @@ namespace q = archetype::quant;
 
 namespace {
 
-std::vector<k::int8_path> compiled_paths() {
-    std::vector<k::int8_path> r;
-    for (auto p : {k::int8_path::scalar, k::int8_path::avx2, k::int8_path::vnni512})
-        if (k::int8_path_compiled(p)) r.push_back(p);
-    return r;
-}
-
 struct problem {
     std::size_t pixels, channels, depth;  // rows of the activation matrix, weight rows, reduction depth
     std::vector<std::uint8_t> x;          // pixels × depth
@@ -136,7 +129,7 @@ std::size_t run(const problem& pr, k::int8_path path, output_kind kind) {
 }
 
 void check_all(const problem& pr) {
-    for (auto path : compiled_paths()) {
+    for (auto path : k::int8_compiled_paths()) {
         INFO("path " << k::int8_path_name(path) << " pixels=" << pr.pixels << " channels=" << pr.channels
                      << " depth=" << pr.depth << " zp=" << pr.zp << " lo=" << pr.lo << " hi=" << pr.hi);
         CHECK(run<false, std::uint8_t>(pr, path, output_kind::float_policy) == 0);
@@ -151,7 +144,7 @@ void check_all(const problem& pr) {
 }  // namespace
 
 TEST_CASE("int8 gemm: the paths this build has include the best one for the flags") {
-    const auto paths = compiled_paths();
+    const auto paths = k::int8_compiled_paths();
     CHECK(paths.front() == k::int8_path::scalar);
     CHECK(paths.back() == k::int8_best_path());
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VL__)

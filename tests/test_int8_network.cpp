@@ -81,8 +81,7 @@ void check_network(Net& net, double tolerance) {
 
     const float* best = qnet.forward(test.data(), n);
     const std::vector<float> want(best, best + n * classes);
-    for (auto p : {k::int8_path::scalar, k::int8_path::avx2, k::int8_path::vnni512}) {
-        if (!k::int8_path_compiled(p)) continue;
+    for (auto p : k::int8_compiled_paths()) {
         q::int8_network<Net, Requant> other(net, calib.data(), 256, p);
         CHECK(std::string(other.path_name()) == k::int8_path_name(p));
         const float* y = other.forward(test.data(), n);

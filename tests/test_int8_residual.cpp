@@ -100,8 +100,7 @@ void check_network(Net& net, double tolerance, double agreement) {
     CHECK(worst <= tolerance);
     CHECK(double(same) / n >= agreement);
 
-    for (auto p : {k::int8_path::scalar, k::int8_path::avx2, k::int8_path::vnni512}) {
-        if (!k::int8_path_compiled(p)) continue;
+    for (auto p : k::int8_compiled_paths()) {
         q::int8_network<Net> other(net, calib.data(), 256, p);
         const float* y = other.forward(test.data(), n);
         CHECK(std::memcmp(y, want.data(), want.size() * sizeof(float)) == 0);

@@ -16,7 +16,7 @@
 //   f32 output: float(t) · dequant_scale[ch]  (the dequantized value, for logits).
 // The bias folds the zero-point compensation: with activation zero point z_a and symmetric weights,
 // Σ (a − z_a)·w = Σ a·w − z_a·Σ w, so bias[ch] = quantized bias − z_a · (row sum of the weights of ch).
-// Paths (int8_path), chosen per call among those compiled in:
+// Paths (int8_path), chosen per call among those compiled in (int8_compiled_paths() lists them):
 //   vnni512  AVX-512 VNNI vpdpbusd: 16 int32 lanes, 4 bytes per lane per step;
 //   avx2     no VNNI: operands widened to int16 and multiplied with vpmaddwd (2 products summed into
 //            int32 per lane), so nothing saturates (vpmaddubsw's int16 sums would);
@@ -74,6 +74,13 @@ constexpr bool int8_path_compiled(int8_path p) {
     if (p == int8_path::avx2) return true;
 #endif
     return p == int8_path::scalar;
+}
+// The paths compiled in, scalar first (what tests compare against each other and benchmarks list).
+inline std::vector<int8_path> int8_compiled_paths() {
+    std::vector<int8_path> r;
+    for (int8_path p : {int8_path::scalar, int8_path::avx2, int8_path::vnni512})
+        if (int8_path_compiled(p)) r.push_back(p);
+    return r;
 }
 constexpr int8_path int8_best_path() {
     return int8_path_compiled(int8_path::vnni512) ? int8_path::vnni512
