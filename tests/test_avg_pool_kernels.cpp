@@ -10,22 +10,17 @@
 
 #include "archetype/core/rng.hpp"
 #include "archetype/kernels/pool.hpp"
+#include "support/random_data.hpp"
 
 namespace k = archetype::kernels;
+using test_support::uniform_vector;
 
 namespace {
-
-std::vector<float> random(std::size_t n, std::uint64_t seed) {
-    archetype::rng g(archetype::seed{seed});
-    std::vector<float> v(n);
-    for (auto& x : v) x = g.uniform(-3.0f, 3.0f);
-    return v;
-}
 
 template <k::pool2d_geometry G, bool IncludePad>
 void check_avg(std::uint64_t seed) {
     const std::size_t in = std::size_t(G.c) * G.h * G.w, out = std::size_t(G.c) * G.ho() * G.wo();
-    const auto x = random(in, seed), dy = random(out, seed + 1);
+    const auto x = uniform_vector(in, seed, -3.0f, 3.0f), dy = uniform_vector(out, seed + 1, -3.0f, 3.0f);
     std::vector<float> yr(out), yv(out, 5.0f), dxr(in), dxv(in, 5.0f);
     k::avg_pool_forward_reference<G, IncludePad>(x.data(), yr.data());
     k::avg_pool_forward<G, IncludePad>(x.data(), yv.data());
@@ -61,7 +56,7 @@ int global_mismatches(Run run) {
     int bad = 0;
     for (std::size_t hw : {1, 2, 7, 15, 16, 17, 31, 49, 196, 3136}) {
         const std::size_t c = 3;
-        const auto x = random(c * hw, hw);
+        const auto x = uniform_vector(c * hw, hw, -3.0f, 3.0f);
         std::vector<float> ys(c), yv(c);
         k::global_avg_pool_forward_scalar(x.data(), ys.data(), c, hw);
         run(x.data(), yv.data(), c, hw);

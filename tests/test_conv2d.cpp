@@ -10,8 +10,11 @@
 #include "archetype/graph/sequential.hpp"
 #include "archetype/layers/conv2d.hpp"
 #include "support/gradcheck.hpp"
+#include "support/random_data.hpp"
 
 namespace at = archetype;
+using test_support::rel_error;
+using test_support::uniform_vector;
 
 // LeNet-5 on 1×28×28.
 static_assert(at::conv2d<6, 5>::output(at::shape{1, 28, 28}) == at::shape{6, 24, 24});
@@ -60,22 +63,6 @@ std::vector<float> run(const std::vector<float>& p, const std::vector<float>& x)
     return {y, y + ny};
 }
 
-std::vector<float> random_vector(std::size_t n, at::rng& g) {
-    std::vector<float> v(n);
-    for (auto& a : v) a = g.uniform(-1.0f, 1.0f);
-    return v;
-}
-
-// max |a − b| over max(|b|, 1)
-double rel_error(const std::vector<float>& a, const std::vector<float>& b) {
-    REQUIRE(a.size() == b.size());
-    double err = 0, scale = 1;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        err = std::max(err, double(std::abs(a[i] - b[i])));
-        scale = std::max(scale, double(std::abs(b[i])));
-    }
-    return err / scale;
-}
 
 // Forward, input gradient and parameter gradients of the layer against kernels::reference, batch n.
 template <at::shape In, class D>
@@ -87,7 +74,7 @@ void check_against_reference(std::size_t n, std::uint64_t s = 1) {
     static_assert(net_t::param_count == nw + (bias ? std::size_t(g.out) : 0));
     net_t net{at::seed{s}};
     at::rng r(at::seed{s + 99});
-    const auto x = random_vector(n * in, r), dy = random_vector(n * out, r);
+    const auto x = uniform_vector(n * in, r), dy = uniform_vector(n * out, r);
     const float* w = net.params().data();
     const float* b = bias ? w + nw : nullptr;
 
@@ -178,7 +165,7 @@ TEST_CASE("results do not depend on the thread count, and dx may be skipped") {
     using net_t = at::network<at::shape{4, 9, 7}, at::conv2d<6, 3, 2, 1, 1, 2>>;
     constexpr std::size_t n = 5;
     at::rng r(at::seed{3});
-    const auto x = random_vector(n * 4 * 9 * 7, r), dy = random_vector(n * net_t::output_shape.size(), r);
+    const auto x = uniform_vector(n * 4 * 9 * 7, r), dy = uniform_vector(n * net_t::output_shape.size(), r);
     at::thread_pool pool(3);
     net_t serial{at::seed{4}}, threaded{at::seed{4}, &pool}, no_dx{at::seed{4}};
     const float* ys = serial.forward_raw(x.data(), n, true);

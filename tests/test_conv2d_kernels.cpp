@@ -11,28 +11,14 @@
 #include "archetype/graph/network.hpp"
 #include "archetype/kernels/conv2d.hpp"
 #include "archetype/layers/conv2d.hpp"
+#include "support/random_data.hpp"
 
 namespace at = archetype;
+using test_support::rel_error;
+using test_support::uniform_vector;
 namespace k = archetype::kernels;
 
 namespace {
-
-std::vector<float> random_vector(std::size_t n, at::rng& g) {
-    std::vector<float> v(n);
-    for (auto& a : v) a = g.uniform(-1.0f, 1.0f);
-    return v;
-}
-
-// max |a − b| / max(max |b|, 1)
-double rel_error(const std::vector<float>& a, const std::vector<float>& b) {
-    REQUIRE(a.size() == b.size());
-    double err = 0, scale = 1;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        err = std::max(err, double(std::abs(a[i] - b[i])));
-        scale = std::max(scale, double(std::abs(b[i])));
-    }
-    return err / scale;
-}
 
 // Forward, input gradient, weight and bias gradients over n samples; dw/db start from non-zero values
 // (the kernels accumulate). Then the weight gradient split into three output-channel ranges must equal
@@ -43,9 +29,9 @@ void check(std::size_t n) {
          G.stride, " ", G.pad, " ", G.dil, " ", G.groups);
     const std::size_t in = std::size_t(G.c) * G.h * G.w, out = std::size_t(G.out) * G.ho() * G.wo();
     at::rng r(at::seed{std::uint64_t(G.c * 131 + G.k * 7 + G.h)});
-    const auto x = random_vector(n * in, r), w = random_vector(G.weight_count(), r), b = random_vector(G.out, r),
-               dy = random_vector(n * out, r), dw0 = random_vector(G.weight_count(), r),
-               db0 = random_vector(G.out, r);
+    const auto x = uniform_vector(n * in, r), w = uniform_vector(G.weight_count(), r), b = uniform_vector(G.out, r),
+               dy = uniform_vector(n * out, r), dw0 = uniform_vector(G.weight_count(), r),
+               db0 = uniform_vector(G.out, r);
     std::vector<float> y(n * out, 7.0f), y_ref(n * out), dx(n * in, 7.0f), dx_ref(n * in), dw = dw0, db = db0,
         dw_ref = dw0, db_ref = db0;
     for (std::size_t s = 0; s < n; ++s) {
@@ -74,7 +60,7 @@ template <at::shape In, class D>
 void check_threads(std::size_t n) {
     using net_t = at::network<In, D>;
     at::rng r(at::seed{5});
-    const auto x = random_vector(n * In.size(), r), dy = random_vector(n * net_t::output_shape.size(), r);
+    const auto x = uniform_vector(n * In.size(), r), dy = uniform_vector(n * net_t::output_shape.size(), r);
     at::thread_pool pool(2);
     net_t serial{at::seed{6}}, threaded{at::seed{6}, &pool};
     const float* ys = serial.forward_raw(x.data(), n, true);

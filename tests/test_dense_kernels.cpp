@@ -8,19 +8,10 @@
 
 #include "archetype/core/rng.hpp"
 #include "archetype/kernels/dense.hpp"
+#include "support/random_data.hpp"
 
 namespace k = archetype::kernels;
-
-namespace {
-
-std::vector<float> random(std::size_t n, std::uint64_t seed) {
-    archetype::rng g(archetype::seed{seed});
-    std::vector<float> v(n);
-    for (auto& x : v) x = g.uniform(-1.0f, 1.0f);
-    return v;
-}
-
-}  // namespace
+using test_support::uniform_vector;
 
 TEST_CASE("dense_gemv equals the fma-chain reference bit for bit, every output count and input tail") {
     int bad = 0, cases = 0;
@@ -30,7 +21,7 @@ TEST_CASE("dense_gemv equals the fma-chain reference bit for bit, every output c
     for (std::size_t o : {63, 64, 65, 84, 120, 130}) outs.push_back(o);
     for (std::size_t out : outs)
         for (std::size_t in : {1, 5, 8, 13, 16, 84, 120, 256}) {
-            const auto x = random(in, ++seed), w = random(in * out, ++seed);
+            const auto x = uniform_vector(in, ++seed), w = uniform_vector(in * out, ++seed);
             std::vector<float> ref(out), got(out + 3, 7.0f);
             k::dense_gemv_reference(x.data(), w.data(), ref.data(), in, out);
             k::dense_gemv(x.data(), w.data(), got.data(), in, out);
@@ -44,7 +35,7 @@ TEST_CASE("dense_gemv equals the fma-chain reference bit for bit, every output c
 
 TEST_CASE("dense_forward of one sample equals that sample inside a batch (gemv vs packed gemm)") {
     const std::size_t in = 256, out = 120, n = 5;
-    const auto x = random(n * in, 7), w = random(in * out, 8), b = random(out, 9);
+    const auto x = uniform_vector(n * in, 7), w = uniform_vector(in * out, 8), b = uniform_vector(out, 9);
     std::vector<float> batch(n * out), one(out);
     k::dense_forward(x.data(), w.data(), b.data(), batch.data(), n, in, out);
     for (std::size_t s = 0; s < n; ++s) {
