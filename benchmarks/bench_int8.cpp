@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bench_timing.hpp"
+#include "archetype/blocks/classic_nets.hpp"
 #include "archetype/blocks/conv_bn.hpp"
 #include "archetype/blocks/separable.hpp"
 #include "archetype/compress/int8_network.hpp"
@@ -110,10 +111,7 @@ void bm_dense(benchmark::State& state) {
     }
 }
 
-using lenet5 = at::sequential<at::conv2d<6, 5>, at::relu, at::max_pool<2>,   //
-                              at::conv2d<16, 5>, at::relu, at::max_pool<2>,  //
-                              at::flatten, at::dense<120>, at::relu, at::dense<84>, at::relu, at::dense<10>>;
-using lenet_t = at::network<at::shape{1, 28, 28}, lenet5>;
+using lenet_t = at::network<at::shape{1, 28, 28}, at::lenet5>;
 using cnn =
     at::sequential<at::conv2d<16, 3, 1, 1>, at::batch_norm, at::relu, at::max_pool<2>,  //
                    at::conv2d<32, 3, 1, 1>, at::batch_norm, at::relu, at::max_pool<2>,  //

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "archetype/blocks/classic_nets.hpp"
 #include "archetype/graph/network.hpp"
 #include "archetype/graph/sequential.hpp"
 #include "archetype/kernels/conv2d.hpp"
@@ -30,10 +31,7 @@
 
 namespace at = archetype;
 
-using lenet5 = at::sequential<at::conv2d<6, 5>, at::relu, at::max_pool<2>,   //
-                              at::conv2d<16, 5>, at::relu, at::max_pool<2>,  //
-                              at::flatten, at::dense<120>, at::relu, at::dense<84>, at::relu, at::dense<10>>;
-using net_t = at::network<at::shape{1, 28, 28}, lenet5>;
+using net_t = at::network<at::shape{1, 28, 28}, at::lenet5>;
 
 namespace {
 

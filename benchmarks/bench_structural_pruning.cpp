@@ -1,6 +1,6 @@
 // Structural pruning pays: the hand CNN of examples/fashion_search.cpp (conv-BN-ReLU 16 → pool → 32 →
 // pool → 64 on 1×28×28, flatten, dense 10) against its 50% structurally pruned type
-// (structurally_pruned_t<cnn, keep_ratio<1/2>>: widths 8, 16, 32), fp32 inference, single thread, batch 1
+// (structurally_pruned_t<small_cnn, keep_ratio<1/2>>: widths 8, 16, 32), fp32 inference, single thread, batch 1
 // and batch 64. Each iteration runs the big and then the pruned network on the same batch, each timed in
 // thread CPU time, so both see the same machine load; counters: big_us and pruned_us per call (means),
 // speedup = big / pruned (target ≥ 1.6), and the two networks' MACs per sample. Weights come from
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bench_timing.hpp"
+#include "archetype/blocks/classic_nets.hpp"
 #include "archetype/compress/structural_pruning_weights.hpp"
 #include "archetype/kernels/simd.hpp"
 
@@ -19,11 +20,7 @@ namespace {
 
 namespace at = archetype;
 
-using cnn = at::sequential<at::conv2d<16, 3, 1, 1, 1, 1, false>, at::batch_norm, at::relu, at::max_pool<2>,  //
-                           at::conv2d<32, 3, 1, 1, 1, 1, false>, at::batch_norm, at::relu, at::max_pool<2>,  //
-                           at::conv2d<64, 3, 1, 1, 1, 1, false>, at::batch_norm, at::relu,                   //
-                           at::flatten, at::dense<10>>;
-using big_t = at::network<at::shape{1, 28, 28}, cnn>;
+using big_t = at::network<at::shape{1, 28, 28}, at::small_cnn>;
 using pruned_t = at::structurally_pruned_t<big_t, at::keep_ratio<std::ratio<1, 2>>>;
 static_assert(at::prunable_widths_v<big_t> == std::array<int, 3>{16, 32, 64});
 static_assert(at::prunable_widths_v<pruned_t> == std::array<int, 3>{8, 16, 32});

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "archetype/blocks/classic_nets.hpp"
 #include "archetype/compress/int8_network.hpp"
 #include "archetype/compress/structural_pruning_weights.hpp"
 #include "archetype/space/codegen.hpp"
@@ -25,11 +26,7 @@
 namespace at = archetype;
 namespace q = archetype::quant;
 
-using cnn = at::sequential<at::conv2d<16, 3, 1, 1, 1, 1, false>, at::batch_norm, at::relu, at::max_pool<2>,  //
-                           at::conv2d<32, 3, 1, 1, 1, 1, false>, at::batch_norm, at::relu, at::max_pool<2>,  //
-                           at::conv2d<64, 3, 1, 1, 1, 1, false>, at::batch_norm, at::relu,                   //
-                           at::flatten, at::dense<10>>;
-using big_t = at::network<at::shape{1, 28, 28}, cnn>;
+using big_t = at::network<at::shape{1, 28, 28}, at::small_cnn>;
 using pruned_t = at::structurally_pruned_t<big_t, at::keep_ratio<std::ratio<1, 2>>>;
 
 namespace {

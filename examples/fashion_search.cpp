@@ -55,6 +55,7 @@
 #include <string>
 #include <vector>
 
+#include "archetype/blocks/classic_nets.hpp"
 #include "archetype/estimate/latency.hpp"
 #include "archetype/estimate/proxy_training.hpp"
 #include "archetype/io/genotype_json.hpp"
@@ -76,10 +77,8 @@ using fashion::microseconds;
 using fashion::mmacs;
 using fashion::percent;
 
-using lenet5 = at::sequential<at::conv2d<6, 5>, at::relu, at::max_pool<2>, at::conv2d<16, 5>, at::relu, at::max_pool<2>,
-                              at::flatten, at::dense<120>, at::relu, at::dense<84>, at::relu, at::dense<10>>;
-using lenet_space = at::search_space<at::shape{1, 28, 28}, lenet5>;  // no decisions: one network
-constexpr std::size_t lenet_macs = at::network<at::shape{1, 28, 28}, lenet5>::total_cost.macs;
+using lenet_space = at::search_space<at::shape{1, 28, 28}, at::lenet5>;  // no decisions: one network
+constexpr std::size_t lenet_macs = at::network<at::shape{1, 28, 28}, at::lenet5>::total_cost.macs;
 static_assert(lenet_macs == 281'640);
 
 // The hand-designed CNN is a member of the space: conv16, pool, conv32, pool, conv64, flatten, dense.

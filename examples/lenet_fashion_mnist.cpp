@@ -9,6 +9,7 @@
 #include <iostream>
 #include <string>
 
+#include "archetype/blocks/classic_nets.hpp"
 #include "archetype/graph/network.hpp"
 #include "archetype/graph/sequential.hpp"
 #include "archetype/io/weights.hpp"
@@ -22,10 +23,7 @@
 
 namespace at = archetype;
 
-using lenet5 = at::sequential<at::conv2d<6, 5>, at::relu, at::max_pool<2>,   //
-                              at::conv2d<16, 5>, at::relu, at::max_pool<2>,  //
-                              at::flatten, at::dense<120>, at::relu, at::dense<84>, at::relu, at::dense<10>>;
-using net_t = at::network<at::shape{1, 28, 28}, lenet5>;
+using net_t = at::network<at::shape{1, 28, 28}, at::lenet5>;
 
 // conv1 6·25·24² + conv2 16·150·8² + 256·120 + 120·84 + 84·10
 static_assert(at::macs_v<net_t> == 86'400 + 153'600 + 30'720 + 10'080 + 840);

@@ -17,6 +17,7 @@
 #include <iostream>
 #include <string>
 
+#include "archetype/blocks/classic_nets.hpp"
 #include "archetype/compress/int8_network.hpp"
 #include "archetype/compress/qat.hpp"
 #include "archetype/io/weights.hpp"
@@ -25,10 +26,7 @@
 namespace at = archetype;
 namespace q = archetype::quant;
 
-using lenet5 = at::sequential<at::conv2d<6, 5>, at::relu, at::max_pool<2>,   //
-                              at::conv2d<16, 5>, at::relu, at::max_pool<2>,  //
-                              at::flatten, at::dense<120>, at::relu, at::dense<84>, at::relu, at::dense<10>>;
-using net_t = at::network<at::shape{1, 28, 28}, lenet5>;
+using net_t = at::network<at::shape{1, 28, 28}, at::lenet5>;
 
 namespace {
 

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <vector>
 
+#include "archetype/blocks/classic_nets.hpp"
 #include "archetype/compress/int8_network.hpp"
 #include "archetype/core/rng.hpp"
 
@@ -24,10 +25,7 @@ namespace q = archetype::quant;
 
 namespace {
 
-using lenet5 = at::sequential<at::conv2d<6, 5>, at::relu, at::max_pool<2>,   //
-                              at::conv2d<16, 5>, at::relu, at::max_pool<2>,  //
-                              at::flatten, at::dense<120>, at::relu, at::dense<84>, at::relu, at::dense<10>>;
-using lenet_t = at::network<at::shape{1, 28, 28}, lenet5>;
+using lenet_t = at::network<at::shape{1, 28, 28}, at::lenet5>;
 
 using small_cnn =
     at::sequential<at::conv2d<8, 3, 1, 1>, at::batch_norm, at::relu, at::max_pool<2>,

@@ -1,7 +1,8 @@
 // archetype/blocks/blocks.hpp — umbrella header of blocks/: named building blocks (conv-BN, ResNet,
-// ResNeXt, separable, MBConv, ShuffleNet, SE, transformer).
+// ResNeXt, separable, MBConv, ShuffleNet, SE, transformer) and the classic reference networks.
 #pragma once
 
+#include "archetype/blocks/classic_nets.hpp"
 #include "archetype/blocks/conv_bn.hpp"
 #include "archetype/blocks/dyn_conv.hpp"
 #include "archetype/blocks/dyn_mbconv.hpp"
