@@ -1,11 +1,14 @@
-// The SIMD conv2d kernels (kernels/conv2d.hpp: im2col/im2row + register-tiled gemm; conv2d_depthwise.hpp:
-// direct flat-grid kernels) against the double-precision reference loops, over the benchmark's kinds of
-// shapes at smaller sizes plus odd sizes and vector tails; the output-channel split of the weight gradient
-// is bit-identical to one call; layers give bit-identical results on 1 and 2 threads.
+// The SIMD conv2d kernels (kernels/conv2d.hpp: implicit gemm, im2col/im2row + register-tiled gemm;
+// conv2d_depthwise.hpp: direct flat-grid kernels) against the double-precision reference loops, over
+// the benchmark's kinds of shapes at smaller sizes plus odd sizes and vector tails, and the edges of
+// each forward path; one sample's forward alone equals it inside a batch, bit for bit; the
+// output-channel split of the weight gradient is bit-identical to one call; layers give bit-identical
+// results on 1 and 2 threads.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "archetype/graph/network.hpp"
@@ -43,6 +46,16 @@ void check(std::size_t n) {
     }
     k::conv2d_backward_weights<G>(x.data(), dy.data(), n, dw.data(), db.data());
     CHECK(rel_error(y, y_ref) < 1e-5);
+    // The last sample alone, in buffers of exactly one sample (reads past the input would leave them
+    // under ASan), gives the same bits as inside the batch.
+    const std::vector<float> x1(x.end() - std::ptrdiff_t(in), x.end());
+    std::vector<float> y1(out, 7.0f);
+    k::conv2d_forward<G>(x1.data(), w.data(), b.data(), y1.data());
+    CHECK(std::equal(y1.begin(), y1.end(), y.end() - std::ptrdiff_t(out)));
+    std::vector<float> y_nb(out), y_nb_ref(out);  // no bias
+    k::conv2d_forward<G>(x1.data(), w.data(), nullptr, y_nb.data());
+    k::reference::conv2d_forward(G, x1.data(), w.data(), nullptr, y_nb_ref.data());
+    CHECK(rel_error(y_nb, y_nb_ref) < 1e-5);
     CHECK(rel_error(dx, dx_ref) < 1e-5);
     CHECK(rel_error(dw, dw_ref) < 1e-5);
     CHECK(rel_error(db, db_ref) < 1e-5);
@@ -91,6 +104,43 @@ TEST_CASE("gemm path: LeNet, small CNN, 1x1, strided, grouped, odd sizes and tai
     check<k::conv2d_geometry{3, 5, 5, 37, 3, 1, 1, 1, 1}>(2);     // M = 37: every row remainder of the tile
 }
 
+// The forward paths of conv2d_forward (forward_plan in kernels/conv2d.hpp) and their edges: implicit
+// GEMM over the padded width (odd Wo, Wp not a multiple of the vector width, pad 0 read in place,
+// dilation, groups, row remainders of both register tiles, a plane narrower than a vector; some of
+// these shapes are left to im2col by forward_plan's estimate, which the path check below pins for
+// three), the 1×1 GEMM on the input with a tail vector that overlaps its neighbour, im2col with
+// unpadded rows, strides 2 and 3.
+TEST_CASE("forward paths: implicit gemm, 1x1 on the input, im2col, and their edges") {
+    check<k::conv2d_geometry{4, 9, 13, 12, 3, 1, 1, 1, 1}>(2);    // odd Wo = 13, Wp = 15
+    check<k::conv2d_geometry{5, 10, 11, 9, 3, 1, 0, 1, 1}>(1);    // pad 0: the input read in place
+    check<k::conv2d_geometry{5, 10, 11, 9, 3, 1, 0, 1, 1}>(3);
+    check<k::conv2d_geometry{6, 12, 10, 8, 3, 1, 2, 2, 1}>(2);    // dilation 2, stride 1
+    check<k::conv2d_geometry{3, 11, 12, 5, 3, 1, 0, 2, 1}>(1);    // dilation 2, pad 0
+    check<k::conv2d_geometry{12, 9, 11, 18, 3, 1, 1, 1, 3}>(2);   // grouped, stride 1
+    check<k::conv2d_geometry{7, 16, 16, 23, 3, 1, 1, 1, 1}>(1);   // M = 23 on a wide plane (8-row tiles)
+    check<k::conv2d_geometry{9, 7, 7, 13, 3, 1, 1, 1, 1}>(1);     // 7×7 plane, M = 13 (6-row tiles)
+    check<k::conv2d_geometry{2, 13, 13, 11, 5, 1, 2, 1, 1}>(2);   // 5×5 pad 2, odd plane
+    check<k::conv2d_geometry{1, 20, 21, 16, 3, 1, 1, 1, 1}>(2);   // one-channel stem
+    check<k::conv2d_geometry{4, 3, 3, 5, 3, 1, 1, 1, 1}>(2);      // Nc = 13: below one AVX-512 vector
+    check<k::conv2d_geometry{3, 4, 6, 4, 3, 1, 0, 1, 1}>(1);      // 2×4 output, pad 0
+    check<k::conv2d_geometry{8, 1, 17, 24, 1, 1, 0, 1, 1}>(2);    // 1×1, P = 17: one vector + 1
+    check<k::conv2d_geometry{8, 4, 4, 9, 1, 1, 0, 1, 1}>(1);      // 1×1, P = 16
+    check<k::conv2d_geometry{8, 3, 3, 5, 1, 1, 0, 1, 1}>(2);      // 1×1, P = 9 < one vector
+    check<k::conv2d_geometry{4, 6, 6, 7, 1, 1, 1, 1, 1}>(2);      // 1×1 with padding: im2col
+    check<k::conv2d_geometry{6, 13, 13, 10, 3, 2, 0, 1, 1}>(1);   // stride 2, pad 0: im2col, P = 36
+    check<k::conv2d_geometry{5, 9, 9, 7, 3, 3, 1, 1, 1}>(2);      // stride 3, P = 9
+}
+
+TEST_CASE("conv2d_path names the forward path") {
+    CHECK(k::conv2d_path<k::conv2d_geometry{16, 28, 28, 16, 3, 1, 1, 1, 1}>().starts_with("implicit gemm"));
+    CHECK(k::conv2d_path<k::conv2d_geometry{4, 9, 13, 12, 3, 1, 1, 1, 1}>().starts_with("implicit gemm"));
+    CHECK(k::conv2d_path<k::conv2d_geometry{5, 10, 11, 9, 3, 1, 0, 1, 1}>().starts_with("implicit gemm"));
+    CHECK(k::conv2d_path<k::conv2d_geometry{16, 28, 28, 32, 3, 2, 1, 1, 1}>().starts_with("im2col + gemm"));
+    CHECK(k::conv2d_path<k::conv2d_geometry{16, 14, 14, 64, 1, 1, 0, 1, 1}>().starts_with("1x1 gemm on the input"));
+    CHECK(k::conv2d_path<k::conv2d_geometry{8, 2, 2, 8, 1, 1, 0, 1, 1}>().starts_with("im2col + gemm (padded rows)"));
+    CHECK(k::conv2d_path<k::conv2d_geometry{8, 9, 9, 8, 3, 1, 1, 1, 8}>().starts_with("direct depthwise"));
+}
+
 TEST_CASE("direct depthwise path: strides, dilation, multiplier, odd sizes and tails") {
     check<k::conv2d_geometry{32, 28, 28, 32, 3, 1, 1, 1, 32}>(2);
     check<k::conv2d_geometry{8, 14, 14, 8, 5, 1, 2, 1, 8}>(3);
@@ -109,4 +159,6 @@ TEST_CASE("one and two threads give the same bits") {
     check_threads<at::shape{8, 9, 9}, at::depthwise_conv2d<3, 1, 1>>(5);
     check_threads<at::shape{8, 9, 9}, at::depthwise_conv2d<5, 2, 2, 1, 2>>(3);
     check_threads<at::shape{12, 7, 7}, at::conv2d<9, 1>>(4);
+    check_threads<at::shape{5, 11, 9}, at::conv2d<14, 3, 1, 1>>(5);  // implicit gemm
+    check_threads<at::shape{6, 10, 10}, at::conv2d<8, 3, 2, 1>>(3);  // im2col, stride 2
 }

@@ -13,11 +13,26 @@
 // Method (layout NCHW, the layer protocol's; chosen because the GEMM view below makes it fast without
 // reorders, and the depthwise kernels regain full vectors with a flat grid):
 // - c/groups == 1 with groups > 1 (depthwise): direct kernels of conv2d_depthwise.hpp.
-// - otherwise, per group, the zero-padded input is unrolled into col[(c/groups)·k·k][ho·wo] (im2col, rows
-//   padded to the vector width; a 1×1 stride-1 unpadded input is its own col) and y = W·col,
-//   dcol = Wᵀ·dy then col2im, are small GEMMs with compile-time sizes: register tiles of up to 6×4
-//   vectors (24 accumulators of the 32 AVX-512 registers), the B row loaded once per k and reused across
-//   the tile's rows. One-input-channel stems (c == 1) also take this path: the col is shared by all filters.
+// - otherwise, per group, y = W·col is a small GEMM with compile-time sizes over the unrolled input
+//   col[(c/groups)·k·k][ho·wo]: register tiles of 6×4 or 8×3 vectors (24 accumulators of the 32 AVX-512
+//   registers, picked by a cost estimate for the layer's out/groups × columns), the B row loaded once
+//   per k and reused across the tile's rows, column tiles outside and row blocks inside. The forward
+//   (forward_plan) forms col in one of these ways:
+//   · stride 1, k > 1: implicit GEMM, no col. On the zero-padded plane of width Wp (the input itself
+//     when pad == 0), output p' = oh·Wp + ow reads xp[ci][p' + kh·dil·Wp + kw·dil], so row (ci, kh, kw)
+//     of col is the plane at a constant offset; the (Wp − wo) columns per row past the output are
+//     computed and dropped when the rows are copied to y. Same values and fma order as im2col, so the
+//     same bits. Taken when forward_plan estimates it cheaper than im2col (extra columns and the copy
+//     against writing col; im2col wins for few taps, e.g. one-channel 3×3 stems, and for wide layers
+//     whose plane wastes more columns than the copy costs).
+//   · 1×1, stride 1, no padding: the input is col; the GEMM writes y directly.
+//   · otherwise (strided, 1×1 with padding, implicit estimated dearer): im2col into unpadded rows, GEMM
+//     straight into y.
+//   Rows whose length is not a multiple of the vector width end with a vector that overlaps the one
+//   before it (the same values computed twice), so rows need no padding and no read leaves the input;
+//   planes with fewer outputs than one vector take im2col with rows padded to the vector width.
+//   One-input-channel stems (c == 1) take the same paths. The input gradient is dcol = Wᵀ·dy, then
+//   col2im (rows padded to the vector width).
 // - the weight gradient: small layers (out·R·lanes ≤ 64 Ki floats) keep lane-wise partial sums of
 //   dy·colᵀ over chunks of samples laid side by side (about 1024 pixels), one horizontal sum per
 //   weight at the end; larger ones unroll the input transposed (im2row) and run dW += dy·rowᵀ as a gemm
@@ -28,6 +43,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <string>
 
@@ -80,19 +96,25 @@ struct layout {
     static constexpr std::size_t scratch_floats = padded_floats + col_floats + rows_floats;
 };
 
-// xp = group input xg with `pad` zeros on every side (only called when pad > 0).
+// xp = group input xg with `pad` zeros on every side (only called when pad > 0). Each float is written
+// once: the border zeros between two rows (right pad, then the next row's left pad) are one run.
 template <conv2d_geometry G>
 void pad_input(const float* __restrict xg, float* __restrict xp) {
     using L = layout<G>;
-    std::fill_n(xp, L::padded_floats, 0.0f);
-    for (int ci = 0; ci < L::Cg; ++ci)
-        for (int ih = 0; ih < G.h; ++ih)
-            copy_floats<G.w>(xg + (std::size_t(ci) * G.h + ih) * G.w,
-                        xp + (std::size_t(ci) * L::Hp + ih + G.pad) * L::Wp + G.pad);
+    for (int ci = 0; ci < L::Cg; ++ci) {
+        float* p = xp + std::size_t(ci) * L::Hp * L::Wp;
+        std::fill_n(p, G.pad * L::Wp + G.pad, 0.0f);  // top rows, the first row's left pad
+        for (int ih = 0; ih < G.h; ++ih) {
+            float* row = p + std::size_t(ih + G.pad) * L::Wp + G.pad;
+            copy_floats<G.w>(xg + (std::size_t(ci) * G.h + ih) * G.w, row);
+            std::fill_n(row + G.w, 2 * G.pad, 0.0f);  // right pad, the next row's left pad
+        }
+        std::fill_n(p + std::size_t(G.h + G.pad) * L::Wp + G.pad, G.pad * L::Wp - G.pad, 0.0f);  // bottom rows
+    }
 }
 
 // Unrolls the taps of the padded group input xp into col[r·LD + p], r = (ci·K + kh)·K + kw,
-// p = oh·Wo + ow: the value tap r reads for output p; 0 for p in [P, Pp).
+// p = oh·Wo + ow: the value tap r reads for output p; 0 for p in [P, Pp) unless LD == P (unpadded rows).
 template <conv2d_geometry G, int LD = layout<G>::Pp>
 void im2col(const float* __restrict xp, float* __restrict col) {
     using L = layout<G>;
@@ -103,7 +125,7 @@ void im2col(const float* __restrict xp, float* __restrict col) {
                 const float* src = xp + (std::size_t(ci) * L::Hp + kh * G.dil) * L::Wp + kw * G.dil;
                 for (int oh = 0; oh < L::Ho; ++oh)
                     copy_row<L::Wo, G.stride>(src + std::size_t(oh) * G.stride * L::Wp, cr + oh * L::Wo);
-                std::fill(cr + L::P, cr + L::Pp, 0.0f);
+                if constexpr (LD != L::P) std::fill(cr + L::P, cr + L::Pp, 0.0f);
             }
 }
 
@@ -121,60 +143,93 @@ void col2im_add(const float* __restrict col, float* __restrict dxp) {
             }
 }
 
-// One MB × NV·lanes tile at (m0, n0) of C[m][n] = start + Σ_k A[m·SM + k·SK] · B[k·N + n], where start is
-// C itself when Acc, else bias[m] (0 when bias is null). N, the row stride of B and C, is a multiple of
-// the vector width. All bounds are constants, so the accumulators live in registers.
-template <int Kd, int N, int SM, int SK, bool Acc, int MB, int NV>
+// How gemm finds row k of B: rows come in blocks of `inner` (k = ko·inner + t), row k starting at
+// ko·outer_stride + offset[t] floats from B. Plain row-major B[Kd][LD] is one row per block.
+template <std::size_t LD>
+struct dense_rows {
+    static constexpr int inner = 1;
+    static constexpr std::size_t outer_stride = LD;
+    static constexpr int offset[1] = {0};
+};
+
+// One MB × NV·lanes tile at (m0, n0) of C[m][n] = start + Σ_k A[m·SM + k·SK] · B(k)[n] (B(k): row k, see
+// dense_rows), C rows LDC floats apart, where start is C itself when Acc, else bias[m] (0 when bias is
+// null). The tile's last vector sits Shift columns to the left (a tail that ends at the last column,
+// overlapping the vector before it). All bounds are constants, so the accumulators live in registers.
+template <int Kd, class BR, int LDC, int SM, int SK, bool Acc, int MB, int NV, int Shift>
 inline void gemm_tile(const float* __restrict a, const float* __restrict b, float* __restrict c,
                       const float* __restrict bias, int m0, int n0) {
+    a += std::size_t(m0) * SM;  // A of this row block
+    static_assert(Kd % BR::inner == 0);
+    constexpr auto col = [](int j) { return j * lanes - (j == NV - 1 ? Shift : 0); };
     vec acc[MB][NV];
 #pragma GCC unroll 8
     for (int i = 0; i < MB; ++i)
 #pragma GCC unroll 8
         for (int j = 0; j < NV; ++j)
-            acc[i][j] = Acc ? vec::load_unaligned(c + std::size_t(m0 + i) * N + n0 + j * lanes)
+            acc[i][j] = Acc ? vec::load_unaligned(c + std::size_t(m0 + i) * LDC + n0 + col(j))
                             : vec(bias ? bias[m0 + i] : 0.0f);
-    for (int k = 0; k < Kd; ++k) {
-        vec bv[NV];
+    for (int ko = 0; ko < Kd / BR::inner; ++ko) {
+        const float* bo = b + std::size_t(ko) * BR::outer_stride + n0;
+        for (int t = 0; t < BR::inner; ++t) {
+            const std::size_t k = std::size_t(ko) * BR::inner + t;
+            const float* br = bo + BR::offset[t];
+            vec bv[NV];
 #pragma GCC unroll 8
-        for (int j = 0; j < NV; ++j) bv[j] = vec::load_unaligned(b + std::size_t(k) * N + n0 + j * lanes);
+            for (int j = 0; j < NV; ++j) bv[j] = vec::load_unaligned(br + col(j));
 #pragma GCC unroll 8
-        for (int i = 0; i < MB; ++i) {
-            const vec av(a[std::size_t(m0 + i) * SM + std::size_t(k) * SK]);
+            for (int i = 0; i < MB; ++i) {
+                const vec av(a[std::size_t(i) * SM + k * SK]);
 #pragma GCC unroll 8
-            for (int j = 0; j < NV; ++j) acc[i][j] = madd(av, bv[j], acc[i][j]);
+                for (int j = 0; j < NV; ++j) acc[i][j] = madd(av, bv[j], acc[i][j]);
+            }
         }
     }
 #pragma GCC unroll 8
     for (int i = 0; i < MB; ++i)
 #pragma GCC unroll 8
-        for (int j = 0; j < NV; ++j) acc[i][j].store_unaligned(c + std::size_t(m0 + i) * N + n0 + j * lanes);
+        for (int j = 0; j < NV; ++j) acc[i][j].store_unaligned(c + std::size_t(m0 + i) * LDC + n0 + col(j));
 }
 
-// Register tile of gemm: up to 24 accumulators of 32 vector registers, leaving room for the B row and
-// the broadcast A element. Wider tiles load fewer A elements per FMA.
-template <int N>
+// Register tile of gemm for M rows (0: not known) and N columns: MB rows × NV vectors of accumulators.
+// AVX-512 (32 registers): 6×4 or 8×3 (24 accumulators, room for the B vectors), whichever covers M × N
+// at the lower estimated cost: per tile and k, its FMAs (at least 8, the FMAs in flight that hide the
+// latency), its A broadcasts, and its B loads weighted ×3 (B comes from L2, A from L1). AVX2 (16
+// registers): 3 rows × 3–4 vectors, or 4 rows × 1–2.
+template <int N, int M = 0>
 struct gemm_tiling {
-    static constexpr int NV = N / lanes >= 4 ? 4 : (N / lanes >= 3 ? 3 : N / lanes);
-    static constexpr int MB = lanes >= 16 ? (NV == 4 ? 6 : 8) : (NV >= 3 ? 3 : 4);  // AVX2: 16 registers
+    static constexpr int Nv = (N + lanes - 1) / lanes;  // vectors per row
+    static constexpr int cost(int mb, int nv) {
+        auto tile = [](int r, int v) { return std::max(r * v, 8) + r + 3 * v; };
+        auto columns = [&](int r) { return Nv / nv * tile(r, nv) + (Nv % nv ? tile(r, Nv % nv) : 0); };
+        return M / mb * columns(mb) + (M % mb ? columns(M % mb) : 0);
+    }
+    static constexpr bool wide = lanes < 16 || M == 0 || cost(6, 4) <= cost(8, 3);
+    static constexpr int NV = std::min(Nv, wide ? 4 : 3);
+    static constexpr int MB = lanes >= 16 ? (NV == 4 ? 6 : 8) : (NV >= 3 ? 3 : 4);
 };
 
-// Rows [m_begin, m_end) of C[m][N] = start + A·B (see gemm_tile), A read through strides (SM, SK), B [Kd][N]
-// and C row-major, N % lanes == 0.
-template <int Kd, int N, int SM, int SK, bool Acc>
+// Rows [m_begin, m_end) of C[m][n], n < N, = start + A·B (see gemm_tile), A read through strides (SM, SK),
+// B rows as BR says, C rows LDC apart; M (0: not known) picks the register tile. N ≥ lanes; when N is
+// not a multiple of the vector width the last vector overlaps its neighbour (it recomputes the same
+// values), which needs !Acc. Column tiles outside, row blocks inside: a tile's columns of B are read
+// from cache by every row block. Each element of C is one fma chain over k in order from its start.
+template <int Kd, class BR, int N, int LDC, int SM, int SK, bool Acc, int M = 0>
 void gemm(int m_begin, int m_end, const float* a, const float* b, float* c, const float* bias) {
-    static_assert(N % lanes == 0);
-    using T = gemm_tiling<N>;
-    constexpr int MB = T::MB, NB = T::NV * lanes, Nf = N / NB * NB;
-    auto row_block = [&]<int mb>(int m0) {
-        for (int n0 = 0; n0 < Nf; n0 += NB) gemm_tile<Kd, N, SM, SK, Acc, mb, T::NV>(a, b, c, bias, m0, n0);
-        if constexpr (N % NB != 0) gemm_tile<Kd, N, SM, SK, Acc, mb, N % NB / lanes>(a, b, c, bias, m0, Nf);
+    static_assert(N >= lanes && (N % lanes == 0 || !Acc));
+    using T = gemm_tiling<N, M>;
+    constexpr int MB = T::MB, NV = T::NV, NB = NV * lanes, tiles = N / NB, Nf = tiles * NB, rem = N - Nf;
+    constexpr int NVt = (rem + lanes - 1) / lanes, shift = NVt * lanes - rem;  // the tail tile
+    auto rows = [&]<int nv, int sh>(int n0) {
+        auto block = [&]<int mb>(int m0) { gemm_tile<Kd, BR, LDC, SM, SK, Acc, mb, nv, sh>(a, b, c, bias, m0, n0); };
+        int m0 = m_begin;
+        for (; m0 + MB <= m_end; m0 += MB) block.template operator()<MB>(m0);
+        [&]<int... R>(std::integer_sequence<int, R...>) {  // the last m_end − m0 < MB rows
+            ((m_end - m0 == R + 1 ? block.template operator()<R + 1>(m0) : void()), ...);
+        }(std::make_integer_sequence<int, MB - 1>{});
     };
-    int m0 = m_begin;
-    for (; m0 + MB <= m_end; m0 += MB) row_block.template operator()<MB>(m0);
-    [&]<int... R>(std::integer_sequence<int, R...>) {  // the last m_end − m0 < MB rows
-        ((m_end - m0 == R + 1 ? row_block.template operator()<R + 1>(m0) : void()), ...);
-    }(std::make_integer_sequence<int, MB - 1>{});
+    for (int t = 0; t < tiles; ++t) rows.template operator()<NV, 0>(t * NB);
+    if constexpr (rem > 0) rows.template operator()<NVt, shift>(Nf);
 }
 
 // rowT[p·Rp + r] = the value tap r reads for output p (the transpose of im2col), columns [R, Rp) zero.
@@ -264,6 +319,45 @@ template <conv2d_geometry G>
 inline constexpr bool direct = G.cg() == 1 && G.groups > 1;  // one input channel (c == 1): im2col is
                                                               // faster (one col shared by all filters)
 
+// B of the implicit GEMM: row (ci, kh, kw) of the unrolled input is the padded plane of input channel ci
+// shifted by kh·dil rows and kw·dil columns, read in place.
+template <conv2d_geometry G>
+struct tap_rows {
+    static constexpr int inner = G.k * G.k;
+    static constexpr std::size_t outer_stride = std::size_t(layout<G>::Hp) * layout<G>::Wp;
+    static constexpr std::array<int, inner> offset = [] {
+        std::array<int, inner> o{};
+        for (int t = 0; t < inner; ++t) o[t] = (t / G.k) * G.dil * layout<G>::Wp + (t % G.k) * G.dil;
+        return o;
+    }();
+};
+
+// How conv2d_forward computes one group (see the header comment).
+enum class forward_method { implicit, input, im2col, im2col_padded };
+
+template <conv2d_geometry G>
+struct forward_plan {
+    using L = layout<G>;
+    // Implicit GEMM (stride 1, k > 1): output position p' = oh·Wp + ow over the padded width, Nc of them
+    // up to the last output; the columns ow ≥ Wo are computed and dropped. It computes Vi instead of Vc
+    // vectors per output row and copies its rows to y; im2col writes R rows of Vc vectors. Estimated in
+    // FMA slots (a vector copied ≈ 4), the cheaper one is taken. (Strided convolutions split into
+    // stride² phase planes measured no faster than im2col; they keep it.)
+    static constexpr int Nc = (L::Ho - 1) * L::Wp + L::Wo;
+    static constexpr long Vi = (Nc + lanes - 1) / lanes, Vc = (L::P + lanes - 1) / lanes;
+    static constexpr bool implicit_wins = long(L::Og) * Vi * (L::R + 4) <= long(L::R) * Vc * (L::Og + 4);
+    static constexpr forward_method method =
+        G.stride == 1 && G.k > 1 && Nc >= lanes && implicit_wins ? forward_method::implicit
+        : L::P < lanes                                  ? forward_method::im2col_padded
+        : G.k == 1 && G.stride == 1 && G.pad == 0       ? forward_method::input
+                                                        : forward_method::im2col;
+    static constexpr std::size_t scratch_floats =
+        method == forward_method::implicit ? L::padded_floats + std::size_t(L::Og) * Nc
+        : method == forward_method::input  ? 0
+        : method == forward_method::im2col ? L::padded_floats + std::size_t(L::R) * L::P
+                                           : L::scratch_floats;
+};
+
 }  // namespace conv_detail
 
 // Floats per vector of the conv kernels in this translation unit.
@@ -273,10 +367,23 @@ constexpr int conv_lanes() { return conv_detail::lanes; }
 template <conv2d_geometry G>
 std::string conv2d_path() {
     using L = conv_detail::layout<G>;
-    using T = conv_detail::gemm_tiling<L::Pp>;
+    using F = conv_detail::forward_plan<G>;
+    using conv_detail::forward_method;
     if constexpr (conv_detail::direct<G>) return "direct depthwise, flat phase grid";
-    return std::string(L::input_is_col ? "1x1 gemm on the input" : "im2col + gemm") + " " +
-           std::to_string(T::MB) + "x" + std::to_string(T::NV) + "v, dW via im2row";
+    auto tile = []<int N>() {
+        using T = conv_detail::gemm_tiling<N, L::Og>;
+        return std::to_string(T::MB) + "x" + std::to_string(T::NV) + "v";
+    };
+    std::string fwd;
+    if constexpr (F::method == forward_method::implicit)
+        fwd = "implicit gemm " + tile.template operator()<F::Nc>();
+    else if constexpr (F::method == forward_method::input)
+        fwd = "1x1 gemm on the input " + tile.template operator()<L::P>();
+    else if constexpr (F::method == forward_method::im2col)
+        fwd = "im2col + gemm " + tile.template operator()<L::P>();
+    else
+        fwd = "im2col + gemm (padded rows) " + tile.template operator()<L::Pp>();
+    return fwd + ", bwd data via col2im, dW via " + (conv_detail::dw_by_partials<G> ? "partial sums" : "im2row");
 }
 
 template <conv2d_geometry G>
@@ -286,15 +393,46 @@ void conv2d_forward(const float* x, const float* w, const float* b, float* y) {
         depthwise_forward<G>(x, w, b, y);
     } else {
         using L = conv_detail::layout<G>;
-        float* scratch = conv_detail::scratch(L::scratch_floats);
-        float* rows = scratch + L::padded_floats + L::col_floats;  // output rows padded to Pp
+        using F = conv_detail::forward_plan<G>;
+        using conv_detail::forward_method;
+        using conv_detail::dense_rows;
+        float* scratch = F::scratch_floats > 0 ? conv_detail::scratch(F::scratch_floats) : nullptr;
         for (int g = 0; g < G.groups; ++g) {
-            const float* col = conv_detail::unroll_group<G>(x + g * L::group_in, scratch);
+            const float* xg = x + g * L::group_in;
+            const float* wg = w + std::size_t(g) * L::Og * L::R;
+            const float* bg = b ? b + g * L::Og : nullptr;
             float* yg = y + std::size_t(g) * L::Og * L::P;
-            conv_detail::gemm<L::R, L::Pp, L::R, 1, false>(0, L::Og, w + std::size_t(g) * L::Og * L::R, col,
-                                                           L::P == L::Pp ? yg : rows, b ? b + g * L::Og : nullptr);
-            if constexpr (L::P != L::Pp)
+            if constexpr (F::method == forward_method::implicit) {
+                const float* xp = xg;
+                if constexpr (G.pad > 0) {
+                    conv_detail::pad_input<G>(xg, scratch);
+                    xp = scratch;
+                }
+                float* out = scratch + L::padded_floats;  // [Og][Nc], rows Wp apart
+                conv_detail::gemm<L::R, conv_detail::tap_rows<G>, F::Nc, F::Nc, L::R, 1, false, L::Og>(0, L::Og, wg, xp,
+                                                                                        out, bg);
+                for (int o = 0; o < L::Og; ++o)
+                    for (int oh = 0; oh < L::Ho; ++oh)
+                        conv_detail::copy_floats<L::Wo>(out + std::size_t(o) * F::Nc + oh * L::Wp,
+                                                        yg + std::size_t(o) * L::P + oh * L::Wo);
+            } else if constexpr (F::method == forward_method::input) {
+                conv_detail::gemm<L::R, dense_rows<L::P>, L::P, L::P, L::R, 1, false, L::Og>(0, L::Og, wg, xg, yg, bg);
+            } else if constexpr (F::method == forward_method::im2col) {
+                const float* xp = xg;
+                if constexpr (G.pad > 0) {
+                    conv_detail::pad_input<G>(xg, scratch);
+                    xp = scratch;
+                }
+                float* col = scratch + L::padded_floats;
+                conv_detail::im2col<G, L::P>(xp, col);
+                conv_detail::gemm<L::R, dense_rows<L::P>, L::P, L::P, L::R, 1, false, L::Og>(0, L::Og, wg, col, yg, bg);
+            } else {
+                float* rows = scratch + L::padded_floats + L::col_floats;  // output rows padded to Pp
+                const float* col = conv_detail::unroll_group<G>(xg, scratch);
+                conv_detail::gemm<L::R, dense_rows<L::Pp>, L::Pp, L::Pp, L::R, 1, false, L::Og>(0, L::Og, wg, col, rows,
+                                                                                               bg);
                 for (int o = 0; o < L::Og; ++o) conv_detail::copy_floats<L::P>(rows + o * L::Pp, yg + o * L::P);
+            }
         }
     }
 }
@@ -320,10 +458,11 @@ void conv2d_backward_data(const float* dy, const float* w, float* dx) {
             const float* wg = w + std::size_t(g) * L::Og * L::R;
             float* dxg = dx + g * L::group_in;
             if constexpr (L::input_is_col) {
-                conv_detail::gemm<L::Og, L::Pp, 1, L::R, false>(0, L::R, wg, dyg, dxg, nullptr);
+                conv_detail::gemm<L::Og, conv_detail::dense_rows<L::Pp>, L::Pp, L::Pp, 1, L::R, false>(0, L::R, wg, dyg,
+                                                                                                  dxg, nullptr);
             } else {
-                conv_detail::gemm<L::Og, L::Pp, 1, L::R, false>(0, L::R, wg, L::P == L::Pp ? dyg : rows, col,
-                                                                nullptr);
+                conv_detail::gemm<L::Og, conv_detail::dense_rows<L::Pp>, L::Pp, L::Pp, 1, L::R, false>(
+                    0, L::R, wg, L::P == L::Pp ? dyg : rows, col, nullptr);
                 if constexpr (G.pad == 0) {
                     std::fill_n(dxg, L::group_in, 0.0f);
                     conv_detail::col2im_add<G>(col, dxg);
@@ -406,8 +545,9 @@ void conv2d_backward_weights(const float* x, const float* dy, std::size_t n, flo
                 if constexpr (G.pad > 0) conv_detail::pad_input<G>(xg, xp);
                 conv_detail::im2row<G>(G.pad > 0 ? xp : xg, rowT);
                 const int lo = std::max(o_begin, g * L::Og) - g * L::Og, hi = std::min(o_end, (g + 1) * L::Og) - g * L::Og;
-                conv_detail::gemm<L::P, L::Rp, L::P, 1, true>(lo, hi, dy + s * out_size + std::size_t(g) * L::Og * L::P,
-                                                              rowT, dwp + std::size_t(g) * L::Og * L::Rp, nullptr);
+                conv_detail::gemm<L::P, conv_detail::dense_rows<L::Rp>, L::Rp, L::Rp, L::P, 1, true>(
+                    lo, hi, dy + s * out_size + std::size_t(g) * L::Og * L::P, rowT,
+                    dwp + std::size_t(g) * L::Og * L::Rp, nullptr);
             }
         }
         for (int o = o_begin; o < o_end; ++o) std::copy_n(dwp + std::size_t(o) * L::Rp, L::R, dw + std::size_t(o) * L::R);
