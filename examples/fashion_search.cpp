@@ -30,7 +30,11 @@
 // are written to DIR/plan.json; --evaluations and --final-epochs fix them (a fixed --evaluations and
 // seed give the same search whatever the machine's speed or thread count).
 // Recipe (proxy and full training alike): SGD, Nesterov momentum 0.9, lr 0.05, weight decay 5e-4,
-// batch 64, cosine schedule over the epochs, inputs in [0, 1], no augmentation.
+// batch 64, cosine schedule over the epochs, inputs in [0, 1], no augmentation by default. For long
+// budgets, --augment-shift 2 --augment-flip 1 make the full trainings augment (random shifts of up to
+// 2 pixels with zeros shifted in, random mirroring): at 40 epochs it kept networks from overfitting
+// (99% train accuracy without) and added 0.1–1.5 points, except to the smallest networks, which it cost
+// 1.2 (benchmarks/RESULTS.md). The 2-epoch proxies never augment (they rank, not converge).
 // Resume: the search is checkpointed after every evaluation (DIR/search.ckpt, log DIR/search.jsonl)
 // and every finished full training is kept (DIR/final/); rerunning with the same flags continues
 // where a killed run stopped and reuses everything done.
@@ -103,6 +107,7 @@ struct options {
     std::size_t population = 20, top = 2;
     std::size_t proxy_train = 6000, proxy_validation = 3000;
     int proxy_epochs = 2;
+    int augment_shift = 0, augment_flip = 0;  // full training only
     bool latency() const { return objective == "latency"; }
 };
 
@@ -124,7 +129,9 @@ options parse(int argc, char** argv) {
         .flag("--top", o.top, "front members by validation accuracy trained fully")
         .flag("--proxy-train", o.proxy_train, "training images of a candidate's proxy training")
         .flag("--proxy-validation", o.proxy_validation, "images held out of the training set to score candidates")
-        .flag("--proxy-epochs", o.proxy_epochs, "epochs of a candidate's proxy training");
+        .flag("--proxy-epochs", o.proxy_epochs, "epochs of a candidate's proxy training")
+        .flag("--augment-shift", o.augment_shift, "full training: random shifts of up to N pixels (0: none; 2 helps at 40 epochs)")
+        .flag("--augment-flip", o.augment_flip, "full training: random left-right mirroring (1) or none (0)");
     args.parse(argc, argv);
     auto need = [&](bool ok, const std::string& why) {
         if (!ok) args.fail(why);
@@ -140,6 +147,8 @@ options parse(int argc, char** argv) {
     need(o.top >= 1, "--top must be at least 1");
     need(o.proxy_train >= 100 && o.proxy_validation >= 100, "--proxy-train and --proxy-validation must be at least 100");
     need(o.proxy_epochs >= 1, "--proxy-epochs must be at least 1");
+    need(o.augment_shift >= 0 && o.augment_shift <= 8, "--augment-shift must be 0 (none) to 8 pixels");
+    need(o.augment_flip == 0 || o.augment_flip == 1, "--augment-flip is 1 (mirror at random) or 0 (never)");
     return o;
 }
 
@@ -300,6 +309,7 @@ int main(int argc, char** argv) try {
 
     // ---- full training, one network per thread, longest first -----------------------------------------
     if (o.final_epochs) pl.final_epochs = o.final_epochs;
+    const at::augmentation augment{.shift = o.augment_shift, .hflip = o.augment_flip == 1};
     std::vector<double> per_epoch;  // timed on a short training (only needed to plan)
     for (const auto& f : finals)
         per_epoch.push_back(pl.final_epochs ? 1.0
@@ -327,9 +337,11 @@ int main(int argc, char** argv) try {
             for (std::size_t k; (k = next.fetch_add(1)) < order.size();) {
                 finalist& f = finals[order[k]];
                 if (f.g)
-                    fashion::train_fully<space>(f, *f.g, train, test, pl.final_epochs, o.seed, out / "final", print);
+                    fashion::train_fully<space>(f, *f.g, train, test, pl.final_epochs, augment, o.seed, out / "final",
+                                                print);
                 else
-                    fashion::train_fully<lenet_space>(f, {}, train, test, pl.final_epochs, o.seed, out / "final", print);
+                    fashion::train_fully<lenet_space>(f, {}, train, test, pl.final_epochs, augment, o.seed, out / "final",
+                                                      print);
             }
         });
     }
@@ -386,7 +398,11 @@ int main(int argc, char** argv) try {
           std::to_string(o.proxy_epochs) + " epoch(s) on " + std::to_string(o.proxy_train) + " training images, " +
           "validation on " + std::to_string(o.proxy_validation) + " images held out of the training set.\n\n";
     md += "Full training: all 60,000 training images, " + std::to_string(pl.final_epochs) +
-          " epochs, SGD Nesterov 0.9, lr 0.05 cosine, weight decay 5e-4, batch 64; test accuracy on the 10,000 "
+          " epochs, SGD Nesterov 0.9, lr 0.05 cosine, weight decay 5e-4, batch 64, " +
+          (augment.active() ? "random shifts up to " + std::to_string(augment.shift) + " px" +
+                                  (augment.hflip ? " and left-right mirroring" : "")
+                            : std::string("no augmentation")) +
+          "; test accuracy on the 10,000 "
           "test images (never used for selection). Latency: measured forward, batch 1, one thread" +
           std::string(table ? "; table: the lookup table's sum over the network's layers" : "") + ".\n\n";
     md += std::string("| network | MACs | params | ") + (table ? "latency (table) | " : "") +

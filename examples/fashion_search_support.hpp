@@ -3,8 +3,8 @@
 // proxy evaluations, the run plan, the boundary seeds of the initial population, and number formats.
 //
 // Contract: everything a finished step produced is kept in the run directory, so a rerun with the same
-// flags reuses it: train_fully keeps <dir>/<key>.json (test accuracy, epochs, seed) and the weights
-// <key>.atw, and reuses a result of the same epochs and seed; proxy_baseline keeps its proxy result in
+// flags reuses it: train_fully keeps <dir>/<key>.json (test accuracy, epochs, augmentation, seed) and
+// the weights <key>.atw, and reuses a result of the same epochs, augmentation and seed; proxy_baseline keeps its proxy result in
 // a file and reuses it when seed and proxy settings match; seconds_per_epoch times a short training. plan.json holds the planned evaluations, a
 // flag saying whether that number is final, and the final epochs. boundary_seeds<Space>(n, cap) is up
 // to n distinct genotypes at the low-MAC boundary of the space: the smallest-MAC genotype of each
@@ -58,11 +58,15 @@ inline at::sgd recipe_optimizer() { return {.lr = 0.05f, .momentum = 0.9f, .weig
 // the result and the weights are kept in dir (and a finished result of the same epochs and seed reused).
 template <class Space, class Genotype>
 void train_fully(finalist<Genotype>& f, const typename Space::genotype& g, const at::dataset& train,
-                 const at::dataset& test, int epochs, std::uint64_t seed, const fs::path& dir, std::mutex& print) {
+                 const at::dataset& test, int epochs, const at::augmentation& augment, std::uint64_t seed,
+                 const fs::path& dir, std::mutex& print) {
+    const std::string augment_text =
+        "shift " + std::to_string(augment.shift) + (augment.hflip ? ", flip" : ", no flip");
     const fs::path result_path = dir / (file_key(f) + ".json");
     if (fs::exists(result_path) && fs::exists(dir / (file_key(f) + ".atw"))) {
         const at::json r = at::read_json_file(result_path);
-        if (r.at("epochs").as_integer() == epochs && r.at("seed").as_integer() == std::int64_t(seed)) {
+        if (r.at("epochs").as_integer() == epochs && r.at("seed").as_integer() == std::int64_t(seed) &&
+            r.find("augment") && r.at("augment").as_string() == augment_text) {
             f.test_accuracy = r.at("test_accuracy").as_number();
             f.train_seconds = r.at("seconds").as_number();
             f.epochs = epochs;
@@ -77,6 +81,7 @@ void train_fully(finalist<Genotype>& f, const typename Space::genotype& g, const
     o.batch_size = 64;
     o.shuffle_seed = at::seed{seed + 1};
     o.lr_schedule = at::schedule::cosine(epochs);
+    o.augment = augment;
     o.on_epoch = [&](const at::epoch_report& r) {
         std::lock_guard lock(print);
         std::printf("  [%s] epoch %d/%d  train loss %.4f  train acc %.2f%%  (%.1f s)\n", f.name.c_str(), r.epoch + 1,
@@ -89,7 +94,7 @@ void train_fully(finalist<Genotype>& f, const typename Space::genotype& g, const
     f.epochs = epochs;
     at::save_weights(net, dir / (file_key(f) + ".atw"));
     at::json r = at::json::object();
-    r.set("name", f.name).set("epochs", epochs).set("seed", seed);
+    r.set("name", f.name).set("epochs", epochs).set("augment", augment_text).set("seed", seed);
     r.set("test_accuracy", f.test_accuracy).set("seconds", f.train_seconds);
     at::write_file_atomically(result_path, r.dump(2) + "\n");
     std::lock_guard lock(print);

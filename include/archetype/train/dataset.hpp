@@ -8,7 +8,9 @@
 // copy samples; split_off draws a held-out part by a seeded shuffle (each part keeps the original order).
 // batch_loader cuts a dataset into batches of `batch_size` samples, the last one smaller when the size
 // does not divide (it is used, not dropped); with a seed, the order is a seeded permutation that
-// depends only on (seed, epoch), so runs are reproducible and resumable at any epoch.
+// depends only on (seed, epoch), so runs are reproducible and resumable at any epoch. A shuffled loader
+// may also augment (`augmentation`: random shifts with zeros shifted in, as zero padding + random crop,
+// and left-right mirroring, each drawn per sample from (seed, epoch, position in the epoch)).
 #pragma once
 
 #include <algorithm>
@@ -142,15 +144,50 @@ struct batch {
     std::size_t size = 0;
 };
 
+// Training-time transforms of image samples. shift: translate by (dy, dx), each uniform in
+// [−shift, shift], zeros shifted in (torchvision's RandomCrop(size, padding=shift) on zero padding);
+// hflip: mirror left-right with probability 1/2 (RandomHorizontalFlip). Both off: no transform.
+struct augmentation {
+    int shift = 0;
+    bool hflip = false;
+
+    bool active() const { return shift > 0 || hflip; }
+    // Throws archetype::error unless 0 ≤ shift < the smaller side of `sample`.
+    void check(const shape& sample) const {
+        if (shift < 0 || shift >= std::min(sample.h, sample.w))
+            throw error("augmentation: shift " + std::to_string(shift) + " on samples of shape " + sample.str() +
+                        "; use 0 (off) up to " + std::to_string(std::min(sample.h, sample.w) - 1));
+    }
+};
+
+// dst[c][h][w] = src[c][h + dy][w' + dx] with w' = W − 1 − w when flip, else w; 0 outside the image.
+inline void shift_and_flip(const float* src, float* dst, const shape& s, int dy, int dx, bool flip) {
+    for (int c = 0; c < s.c; ++c)
+        for (int h = 0; h < s.h; ++h) {
+            float* out = dst + (std::size_t(c) * s.h + h) * s.w;
+            const int sh = h + dy;
+            if (sh < 0 || sh >= s.h) {
+                std::fill_n(out, s.w, 0.0f);
+                continue;
+            }
+            const float* in = src + (std::size_t(c) * s.h + sh) * s.w;
+            for (int w = 0; w < s.w; ++w) {
+                const int sw = (flip ? s.w - 1 - w : w) + dx;
+                out[w] = sw >= 0 && sw < s.w ? in[sw] : 0.0f;
+            }
+        }
+}
+
 // Batches of a dataset in order, or in a seeded per-epoch permutation. A batch returned by operator[]
 // points into the dataset (in order) or into the loader's own buffer (shuffled): it stays valid until
 // the next operator[] call on the same loader, and as long as the dataset lives.
 class batch_loader {
 public:
     batch_loader(const dataset& d, std::size_t batch_size) : d_(&d), batch_(batch_size) { check(); }
-    batch_loader(const dataset& d, std::size_t batch_size, seed s, std::uint64_t epoch)
-        : d_(&d), batch_(batch_size) {
+    batch_loader(const dataset& d, std::size_t batch_size, seed s, std::uint64_t epoch, augmentation aug = {})
+        : d_(&d), batch_(batch_size), aug_(aug), aug_rng_(rng(s).split(epoch).split(augment_stream)) {
         check();
+        aug_.check(d.sample);
         order_.resize(d.size());
         std::iota(order_.begin(), order_.end(), std::size_t(0));
         rng(s).split(epoch).shuffle(order_.begin(), order_.end());
@@ -168,7 +205,16 @@ public:
         const std::size_t per = d_->sample.size();
         for (std::size_t j = 0; j < n; ++j) {
             const std::size_t k = order_[first + j];
-            std::copy(d_->image(k), d_->image(k) + per, x_.data() + j * per);
+            if (aug_.active()) {
+                rng g = aug_rng_.split(first + j);  // depends on the position only: any access order
+                const int span = 2 * aug_.shift + 1;
+                const int dy = int(g.below(std::uint64_t(span))) - aug_.shift;
+                const int dx = int(g.below(std::uint64_t(span))) - aug_.shift;
+                const bool flip = aug_.hflip && g.below(2) == 1;
+                shift_and_flip(d_->image(k), x_.data() + j * per, d_->sample, dy, dx, flip);
+            } else {
+                std::copy(d_->image(k), d_->image(k) + per, x_.data() + j * per);
+            }
             y_[j] = d_->labels[k];
         }
         return {x_.data(), y_.data(), n};
@@ -180,8 +226,12 @@ private:
         if (d_->size() == 0) throw error("batch_loader: the dataset is empty; load some samples first");
     }
 
+    static constexpr std::uint64_t augment_stream = 0x61756731;  // the augmentation's own rng stream
+
     const dataset* d_;
     std::size_t batch_;
+    augmentation aug_{};
+    rng aug_rng_{seed{0}};
     std::vector<std::size_t> order_;
     aligned_buffer<float> x_;
     std::vector<int> y_;

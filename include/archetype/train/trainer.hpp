@@ -5,7 +5,8 @@
 // batch_size; the last, smaller batch is used, not dropped (its mean loss is over its own samples, as
 // PyTorch's DataLoader with drop_last=False). Per batch: net.forward_raw(x, n, true), cross_entropy,
 // net.zero_grad(), net.backward_raw(dlogits), opt.step(net.params(), net.grads(), lr), where lr is
-// lr_schedule.lr(epoch, opt.lr). After each epoch it evaluates the optional eval set (inference mode)
+// lr_schedule.lr(epoch, opt.lr); with `augment` set, the batches are augmented (batch_loader, dataset.hpp),
+// the same way for the same shuffle_seed. After each epoch it evaluates the optional eval set (inference mode)
 // and calls on_epoch with the epoch's report. The same network seed, data, optimizer and options give
 // the same weights, whatever the thread count. A non-finite loss throws archetype::error naming the
 // epoch and batch and suggesting a lower learning rate; a dataset whose sample shape differs from the
@@ -48,6 +49,7 @@ struct train_options {
     std::size_t batch_size = 64;
     seed shuffle_seed{0};                                 // seed of the per-epoch permutations
     schedule lr_schedule = schedule::constant();          // applied to the optimizer's .lr
+    augmentation augment{};                               // training-time transforms (default: none)
     const dataset* eval = nullptr;                        // evaluated after every epoch when set
     std::size_t eval_batch_size = 256;
     std::function<void(const epoch_report&)> on_epoch = nullptr;  // called after every epoch when set
@@ -118,7 +120,7 @@ train_report train(Net& net, const dataset& data, Opt&& opt, const train_options
         epoch_report r;
         r.epoch = epoch;
         r.lr = o.lr_schedule.lr(epoch, opt.lr);
-        batch_loader loader(data, o.batch_size, o.shuffle_seed, std::uint64_t(epoch));
+        batch_loader loader(data, o.batch_size, o.shuffle_seed, std::uint64_t(epoch), o.augment);
         double loss_sum = 0.0;
         std::size_t correct = 0;
         for (std::size_t i = 0; i < loader.size(); ++i) {
