@@ -113,6 +113,17 @@ void pad_input(const float* __restrict xg, float* __restrict xp) {
     }
 }
 
+// The zero-padded group input: xg itself when pad == 0, else its padded copy written to buf.
+template <conv2d_geometry G>
+const float* padded_group(const float* xg, float* buf) {
+    if constexpr (G.pad == 0) {
+        return xg;
+    } else {
+        pad_input<G>(xg, buf);
+        return buf;
+    }
+}
+
 // Unrolls the taps of the padded group input xp into col[r·LD + p], r = (ci·K + kh)·K + kw,
 // p = oh·Wo + ow: the value tap r reads for output p; 0 for p in [P, Pp) unless LD == P (unpadded rows).
 template <conv2d_geometry G, int LD = layout<G>::Pp>
@@ -304,12 +315,7 @@ const float* unroll_group(const float* xg, float* scratch) {
     if constexpr (L::input_is_col) {
         return xg;
     } else {
-        const float* xp = xg;
-        if constexpr (G.pad > 0) {
-            pad_input<G>(xg, scratch);
-            xp = scratch;
-        }
-        im2col<G>(xp, scratch + L::padded_floats);
+        im2col<G>(padded_group<G>(xg, scratch), scratch + L::padded_floats);
         return scratch + L::padded_floats;
     }
 }
@@ -403,11 +409,7 @@ void conv2d_forward(const float* x, const float* w, const float* b, float* y) {
             const float* bg = b ? b + g * L::Og : nullptr;
             float* yg = y + std::size_t(g) * L::Og * L::P;
             if constexpr (F::method == forward_method::implicit) {
-                const float* xp = xg;
-                if constexpr (G.pad > 0) {
-                    conv_detail::pad_input<G>(xg, scratch);
-                    xp = scratch;
-                }
+                const float* xp = conv_detail::padded_group<G>(xg, scratch);
                 float* out = scratch + L::padded_floats;  // [Og][Nc], rows Wp apart
                 conv_detail::gemm<L::R, conv_detail::tap_rows<G>, F::Nc, F::Nc, L::R, 1, false, L::Og>(0, L::Og, wg, xp,
                                                                                         out, bg);
@@ -418,11 +420,7 @@ void conv2d_forward(const float* x, const float* w, const float* b, float* y) {
             } else if constexpr (F::method == forward_method::input) {
                 conv_detail::gemm<L::R, dense_rows<L::P>, L::P, L::P, L::R, 1, false, L::Og>(0, L::Og, wg, xg, yg, bg);
             } else if constexpr (F::method == forward_method::im2col) {
-                const float* xp = xg;
-                if constexpr (G.pad > 0) {
-                    conv_detail::pad_input<G>(xg, scratch);
-                    xp = scratch;
-                }
+                const float* xp = conv_detail::padded_group<G>(xg, scratch);
                 float* col = scratch + L::padded_floats;
                 conv_detail::im2col<G, L::P>(xp, col);
                 conv_detail::gemm<L::R, dense_rows<L::P>, L::P, L::P, L::R, 1, false, L::Og>(0, L::Og, wg, col, yg, bg);
@@ -516,8 +514,7 @@ void conv2d_backward_weights(const float* x, const float* dy, std::size_t n, flo
                         std::fill_n(rows + std::size_t(o) * LD + b * L::Pp + L::P, L::Pp - L::P, 0.0f);
                     }
                     const float* xg = x + s * in_size + g * L::group_in;
-                    if constexpr (G.pad > 0) conv_detail::pad_input<G>(xg, xp);
-                    conv_detail::im2col<G, LD>(G.pad > 0 ? xp : xg, col + b * L::Pp);
+                    conv_detail::im2col<G, LD>(conv_detail::padded_group<G>(xg, xp), col + b * L::Pp);
                 }
                 conv_detail::partial_products<LD, L::R>(lo, hi, rows, col, part + std::size_t(g) * L::Og * L::R * lanes);
             }
@@ -542,8 +539,7 @@ void conv2d_backward_weights(const float* x, const float* dy, std::size_t n, flo
         for (std::size_t s = 0; s < n; ++s) {
             for (int g = o_begin / L::Og; g * L::Og < o_end; ++g) {
                 const float* xg = x + s * in_size + g * L::group_in;
-                if constexpr (G.pad > 0) conv_detail::pad_input<G>(xg, xp);
-                conv_detail::im2row<G>(G.pad > 0 ? xp : xg, rowT);
+                conv_detail::im2row<G>(conv_detail::padded_group<G>(xg, xp), rowT);
                 const int lo = std::max(o_begin, g * L::Og) - g * L::Og, hi = std::min(o_end, (g + 1) * L::Og) - g * L::Og;
                 conv_detail::gemm<L::P, conv_detail::dense_rows<L::Rp>, L::Rp, L::Rp, L::P, 1, true>(
                     lo, hi, dy + s * out_size + std::size_t(g) * L::Og * L::P, rowT,
