@@ -10,6 +10,7 @@ packages=(
     xtensor-dev libxsimd-dev libboost-dev zlib1g-dev  # what the library uses
     doctest-dev                      # tests
     libbenchmark-dev libdnnl-dev     # benchmarks (oneDNN is the reference they compare to)
+    ocl-icd-opencl-dev               # oneDNN's CMake package file requires OpenCL (only a Recommends)
     dataset-fashion-mnist            # the data of the example (/usr/share/datasets/fashion-mnist)
 )
 
