@@ -151,6 +151,17 @@ TEST_CASE("direct depthwise path: strides, dilation, multiplier, odd sizes and t
     check<k::conv2d_geometry{3, 11, 9, 3, 3, 3, 0, 2, 3}>(2);      // stride 3, dilation 2, no padding
     check<k::conv2d_geometry{2, 8, 9, 4, 5, 2, 3, 1, 2}>(2);       // pad > (k−1)/2, stride 2, multiplier 2
     check<k::conv2d_geometry{5, 3, 3, 5, 3, 1, 1, 1, 5}>(3);       // tiny plane: one vector
+    // the row-blocked forward (conv2d_depthwise_forward.hpp): row blocks that do not divide the rows
+    // (the last overlaps), wide rows whose last column chunk overlaps, narrow rows packed m to a vector
+    // with a partial last vector, stride-2 rows split in two chunks, dilation on wide rows
+    check<k::conv2d_geometry{3, 31, 20, 3, 3, 1, 1, 1, 3}>(2);     // 31 rows in blocks of 11, Wo 20
+    check<k::conv2d_geometry{2, 33, 37, 4, 5, 2, 2, 1, 2}>(2);     // stride 2, w 37, multiplier 2, Wo 19
+    check<k::conv2d_geometry{4, 10, 3, 4, 3, 1, 1, 1, 4}>(2);      // Wo 3: three rows a vector, 10 rows
+    check<k::conv2d_geometry{4, 12, 5, 8, 3, 1, 1, 1, 4}>(2);      // Wo 5: two rows a vector, multiplier 2
+    check<k::conv2d_geometry{2, 20, 24, 2, 3, 1, 2, 2, 2}>(2);     // dilation 2, Wo 24
+    check<k::conv2d_geometry{2, 16, 16, 2, 3, 1, 1, 1, 2}>(2);     // Wo 16: one chunk exactly
+    check<k::conv2d_geometry{3, 14, 14, 3, 7, 2, 3, 1, 3}>(2);     // 7×7 stride 2, Wo 7
+    check<k::conv2d_geometry{2, 40, 9, 2, 5, 1, 2, 1, 2}>(2);      // 40 narrow rows, blocks of 14 (K 5)
 }
 
 TEST_CASE("one and two threads give the same bits") {

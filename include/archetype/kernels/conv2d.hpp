@@ -11,7 +11,7 @@
 //                                                 result of a channel depends only on the data, so
 //                                                 threads may split the channels (bit-identical)
 // Method (layout NCHW, the layer protocol's; chosen because the GEMM view below makes it fast without
-// reorders, and the depthwise kernels regain full vectors with a flat grid):
+// reorders, and the depthwise kernels fill vectors with row blocks forward and a flat grid backward):
 // - c/groups == 1 with groups > 1 (depthwise): direct kernels of conv2d_depthwise.hpp.
 // - otherwise, per group, y = W·col is a small GEMM with compile-time sizes over the unrolled input
 //   col[(c/groups)·k·k][ho·wo]: register tiles of 6×4 or 8×3 vectors (24 accumulators of the 32 AVX-512
@@ -36,7 +36,8 @@
 // - the weight gradient: small layers (out·R·lanes ≤ 64 Ki floats) keep lane-wise partial sums of
 //   dy·colᵀ over chunks of samples laid side by side (about 1024 pixels), one horizontal sum per
 //   weight at the end; larger ones unroll the input transposed (im2row) and run dW += dy·rowᵀ as a gemm
-//   whose accumulators stay in registers over the pixels.
+//   whose accumulators stay in registers over the pixels. The layer computes the small layers' weight
+//   gradients over fixed sample groups instead (conv2d_weight_grad.hpp, built on the helpers here).
 // Unrolled data lives in a per-thread scratch buffer, so the functions may run concurrently on different
 // samples (inside parallel_for). The vector width is that of the compile flags; the code lives in the
 // arch-named inline namespace of simd.hpp (ODR-safe across translation units built with different -m).
@@ -267,15 +268,16 @@ void im2row(const float* __restrict xp, float* __restrict rowT) {
 template <conv2d_geometry G>
 inline constexpr bool dw_by_partials = std::size_t(G.out) * layout<G>::R * lanes <= 65536;
 
-// part[m][n] (one vector each, rows of Rn vectors) += lane-wise Σ_k A[m][k]·B[n][k] for an MB × NB tile;
-// A [·][L], B [·][L], L % lanes == 0.
-template <int L, int Rn, int MB, int NB>
+// part[m][n] (one vector each, rows of Rn vectors) += lane-wise Σ_k A[m][k]·B[n][k] for an MB × NB tile
+// (= instead of += when Fresh); A [·][L], B [·][L], L % lanes == 0.
+template <int L, int Rn, int MB, int NB, bool Fresh = false>
 inline void partial_tile(const float* __restrict a, const float* __restrict b, float* __restrict part, int m0, int n0) {
     vec acc[MB][NB];
 #pragma GCC unroll 8
     for (int i = 0; i < MB; ++i)
 #pragma GCC unroll 8
-        for (int j = 0; j < NB; ++j) acc[i][j] = vec::load_unaligned(part + (std::size_t(m0 + i) * Rn + n0 + j) * lanes);
+        for (int j = 0; j < NB; ++j)
+            acc[i][j] = Fresh ? vec(0.0f) : vec::load_unaligned(part + (std::size_t(m0 + i) * Rn + n0 + j) * lanes);
     for (int k = 0; k < L; k += lanes) {
         vec av[MB], bv[NB];
 #pragma GCC unroll 8
@@ -293,13 +295,13 @@ inline void partial_tile(const float* __restrict a, const float* __restrict b, f
         for (int j = 0; j < NB; ++j) acc[i][j].store_unaligned(part + (std::size_t(m0 + i) * Rn + n0 + j) * lanes);
 }
 
-// Rows [m_begin, m_end) of part += A·Bᵀ lane-wise (see partial_tile), B with Rn rows.
-template <int L, int Rn>
+// Rows [m_begin, m_end) of part += A·Bᵀ lane-wise (see partial_tile; = when Fresh), B with Rn rows.
+template <int L, int Rn, bool Fresh = false>
 void partial_products(int m_begin, int m_end, const float* a, const float* b, float* part) {
     constexpr int MB = 4, NB = lanes >= 16 ? 4 : 2, Nf = Rn / NB * NB;
     auto row_block = [&]<int mb>(int m0) {
-        for (int n0 = 0; n0 < Nf; n0 += NB) partial_tile<L, Rn, mb, NB>(a, b, part, m0, n0);
-        if constexpr (Rn % NB != 0) partial_tile<L, Rn, mb, Rn % NB>(a, b, part, m0, Nf);
+        for (int n0 = 0; n0 < Nf; n0 += NB) partial_tile<L, Rn, mb, NB, Fresh>(a, b, part, m0, n0);
+        if constexpr (Rn % NB != 0) partial_tile<L, Rn, mb, Rn % NB, Fresh>(a, b, part, m0, Nf);
     };
     int m0 = m_begin;
     for (; m0 + MB <= m_end; m0 += MB) row_block.template operator()<MB>(m0);
@@ -375,7 +377,7 @@ std::string conv2d_path() {
     using L = conv_detail::layout<G>;
     using F = conv_detail::forward_plan<G>;
     using conv_detail::forward_method;
-    if constexpr (conv_detail::direct<G>) return "direct depthwise, flat phase grid";
+    if constexpr (conv_detail::direct<G>) return "direct depthwise (row-blocked forward, flat-grid backward)";
     auto tile = []<int N>() {
         using T = conv_detail::gemm_tiling<N, L::Og>;
         return std::to_string(T::MB) + "x" + std::to_string(T::NV) + "v";

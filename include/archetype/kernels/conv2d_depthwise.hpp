@@ -2,20 +2,21 @@
 // channel reads one input channel (c/groups == 1: depthwise, depthwise with a multiplier).
 //
 // Contract (same layouts and meaning as conv2d.hpp, one sample unless stated; G.cg() must be 1):
-//   depthwise_forward<G>(x, w, b, y)                  overwrites y
+//   depthwise_forward<G>(x, w, b, y)                  overwrites y (conv2d_depthwise_forward.hpp, included
+//                                                     at the end: row-blocked, see there)
 //   depthwise_backward_data<G>(dy, w, dx)             overwrites dx
 //   depthwise_backward_weights<G>(x, dy, n, dw, db, o_begin, o_end)
 //                                                     adds ∂/∂w and ∂/∂b of output channels [o_begin, o_end)
 //                                                     over n samples, in sample order (deterministic; the
 //                                                     channels are independent, so callers may split them
 //                                                     between threads without changing a bit)
-// Method. NCHW with a per-channel plane is kept (the layer protocol's layout); to fill whole vectors when
-// the image is narrow (7, 14, 28 columns) the output is computed on a flat grid: the zero-padded input
-// channel is split into stride×stride phase planes P[a][b][i][j] = xpad[i·S + a][j·S + b] of Wq columns,
-// so tap (kh, kw) of output (oh, ow) reads phase ((kh·d)%S, (kw·d)%S) at flat index
+// Method (backward). NCHW with a per-channel plane is kept (the layer protocol's layout); to fill whole
+// vectors when the image is narrow (7, 14, 28 columns) gradients are computed on a flat grid: the
+// zero-padded input channel is split into stride×stride phase planes P[a][b][i][j] = xpad[i·S + a][j·S + b]
+// of Wq columns, so tap (kh, kw) of output (oh, ow) reads phase ((kh·d)%S, (kw·d)%S) at flat index
 // oh·Wq + ow + ((kh·d)/S)·Wq + (kw·d)/S — one contiguous run of the flat grid p = oh·Wq + ow for every
-// tap, whatever the stride or dilation. Columns ow ≥ Wo of the grid are computed and dropped (forward),
-// or carry zero gradient (backward), so vectors run over Ho·Wq outputs instead of Wo-wide rows
+// tap, whatever the stride or dilation. Columns ow ≥ Wo of the grid carry zero gradient, so vectors run
+// over Ho·Wq outputs instead of Wo-wide rows
 // (7×7 with pad 1: 81 % of lanes useful instead of 44 %). Every output vector costs one load and one FMA
 // per tap. The input gradient scatters dy·w into the phase planes tap by tap (no overlapping stores in
 // flight), then gathers the planes back into dx; the weight gradient is one dot product per tap over the
@@ -67,7 +68,12 @@ inline void copy_floats(const float* __restrict src, float* __restrict dst) {
         for (int i = 0; i + lanes <= N; i += lanes) vec::load_unaligned(src + i).store_unaligned(dst + i);
         if constexpr (N % lanes != 0) vec::load_unaligned(src + N - lanes).store_unaligned(dst + N - lanes);
     } else {
+#if defined(ARCHETYPE_SIMD_AVX512F)
+        constexpr __mmask16 k = __mmask16((1u << N) - 1);  // one masked load and store
+        _mm512_mask_storeu_ps(dst, k, _mm512_maskz_loadu_ps(k, src));
+#else
         for (int i = 0; i < N; ++i) dst[i] = src[i];
+#endif
     }
 }
 
@@ -115,22 +121,43 @@ struct layout {
     static constexpr int tap_offset(int t) { return (t / K * D) / S * Wq + (t % K * D) / S; }
 };
 
-// The phase planes of input channel xc (h×w) into ph (L::phases floats). Writes the interior only: the
-// padding and slack keep the zeros they were given once (every channel writes the same positions).
-template <conv2d_geometry G>
+// The phase planes of input channel xc (h×w) into ph (S² planes of Plane floats each, Wq columns).
+// Writes the interior only: the padding and slack keep the zeros they were given once (every channel
+// writes the same positions).
+template <conv2d_geometry G, std::size_t Plane>
 void split_phases(const float* __restrict xc, float* __restrict ph) {
-    using L = layout<G>;
+    constexpr int S = G.stride, Wq = (G.w + 2 * G.pad + S - 1) / S;
     for (int ih = 0; ih < G.h; ++ih) {
         const int r = ih + G.pad;
-        float* dst = ph + std::size_t(r % L::S * L::S) * L::plane + std::size_t(r / L::S) * L::Wq;
+        float* dst = ph + std::size_t(r % S * S) * Plane + std::size_t(r / S) * Wq;
         const float* src = xc + std::size_t(ih) * G.w;
-        if constexpr (L::S == 1) {
+        if constexpr (S == 1) {
             conv_detail::copy_floats<G.w>(src, dst + G.pad);
-        } else {  // phase b holds columns c ≡ b (mod S) of the padded row: contiguous writes
-            for (int b = 0; b < L::S; ++b) {
-                const int c0 = (b - G.pad % L::S + L::S) % L::S;  // first input column of phase b
-                float* d = dst + std::size_t((c0 + G.pad) % L::S) * L::plane + (c0 + G.pad) / L::S;
-                for (int iw = c0, j = 0; iw < G.w; iw += L::S, ++j) d[j] = src[iw];
+        }
+#if defined(ARCHETYPE_SIMD_AVX512F)
+        else if constexpr (S == 2) {  // even input columns to one phase, odd ones to the other
+            float* even = dst + std::size_t(G.pad % 2) * Plane + G.pad / 2;
+            float* odd = dst + std::size_t((G.pad + 1) % 2) * Plane + (G.pad + 1) / 2;
+            const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+#pragma GCC unroll 4
+            for (int c = 0; c < G.w; c += 2 * lanes) {
+                const int n = std::min(2 * lanes, G.w - c);
+                const __m512 lo = _mm512_maskz_loadu_ps(__mmask16(n >= lanes ? 0xffffu : (1u << n) - 1), src + c);
+                const __m512 hi = n > lanes ? _mm512_maskz_loadu_ps(__mmask16((1u << (n - lanes)) - 1), src + c + lanes)
+                                            : _mm512_setzero_ps();
+                const int ne = (n + 1) / 2, no = n / 2;  // even and odd columns of the chunk
+                _mm512_mask_storeu_ps(even + c / 2, __mmask16((1u << ne) - 1), _mm512_permutex2var_ps(lo, ie, hi));
+                if (no > 0)
+                    _mm512_mask_storeu_ps(odd + c / 2, __mmask16((1u << no) - 1), _mm512_permutex2var_ps(lo, io, hi));
+            }
+        }
+#endif
+        else {  // phase b holds columns c ≡ b (mod S) of the padded row: contiguous writes
+            for (int b = 0; b < S; ++b) {
+                const int c0 = (b - G.pad % S + S) % S;  // first input column of phase b
+                float* d = dst + std::size_t((c0 + G.pad) % S) * Plane + (c0 + G.pad) / S;
+                for (int iw = c0, j = 0; iw < G.w; iw += S, ++j) d[j] = src[iw];
             }
         }
     }
@@ -154,25 +181,6 @@ void merge_phases(const float* __restrict ph, float* __restrict dxc) {
             }
         }
     }
-}
-
-// NB vectors of the flat grid from vector v0 on: out = bias + Σ_taps w[t] · phase run of tap t.
-template <conv2d_geometry G, int NB>
-inline void forward_block(const float* __restrict ph, const float* __restrict wo, float bias, float* __restrict out,
-                          int v0) {
-    using L = layout<G>;
-    vec acc[NB];
-#pragma GCC unroll 8
-    for (int j = 0; j < NB; ++j) acc[j] = vec(bias);
-#pragma GCC unroll 49
-    for (int t = 0; t < L::KK; ++t) {
-        const float* src = ph + L::tap_phase(t) + L::tap_offset(t) + v0 * lanes;
-        const vec wv(wo[t]);
-#pragma GCC unroll 8
-        for (int j = 0; j < NB; ++j) acc[j] = conv_detail::madd(wv, vec::load_unaligned(src + j * lanes), acc[j]);
-    }
-#pragma GCC unroll 8
-    for (int j = 0; j < NB; ++j) acc[j].store_aligned(out + (v0 + j) * lanes);
 }
 
 // ph (phase planes of the input channel) += Σ_taps w[t] · dyq shifted by tap t (dyq: flat grid, zero at
@@ -226,25 +234,6 @@ inline void weight_all_taps(const float* ph, const float* dyq, float* dwo) {
 }  // namespace dw_detail
 
 template <conv2d_geometry G>
-void depthwise_forward(const float* x, const float* w, const float* b, float* y) {
-    static_assert(G.valid() && G.cg() == 1, "archetype::kernels::depthwise_forward: needs c/groups == 1");
-    using L = dw_detail::layout<G>;
-    constexpr int NB = 8, full = L::NV / NB * NB;
-    float* ph = conv_detail::scratch(L::scratch_floats);
-    float* out = ph + L::phases;
-    std::fill_n(ph, L::phases, 0.0f);
-    for (int o = 0; o < G.out; ++o) {
-        if (o % L::Og == 0) dw_detail::split_phases<G>(x + std::size_t(o / L::Og) * G.h * G.w, ph);
-        const float* wo = w + std::size_t(o) * L::KK;
-        const float bias = b ? b[o] : 0.0f;
-        for (int v0 = 0; v0 < full; v0 += NB) dw_detail::forward_block<G, NB>(ph, wo, bias, out, v0);
-        if constexpr (L::NV % NB != 0) dw_detail::forward_block<G, L::NV % NB>(ph, wo, bias, out, full);
-        float* yo = y + std::size_t(o) * L::Ho * L::Wo;
-        for (int oh = 0; oh < L::Ho; ++oh) conv_detail::copy_floats<L::Wo>(out + oh * L::Wq, yo + oh * L::Wo);
-    }
-}
-
-template <conv2d_geometry G>
 void depthwise_backward_data(const float* dy, const float* w, float* dx) {
     static_assert(G.valid() && G.cg() == 1, "archetype::kernels::depthwise_backward_data: needs c/groups == 1");
     using L = dw_detail::layout<G>;
@@ -272,7 +261,7 @@ void depthwise_backward_weights(const float* x, const float* dy, std::size_t n, 
     for (std::size_t s = 0; s < n; ++s) {
         for (int o = o_begin; o < o_end; ++o) {
             if (o == o_begin || o % L::Og == 0)
-                dw_detail::split_phases<G>(x + s * in_size + std::size_t(o / L::Og) * G.h * G.w, ph);
+                dw_detail::split_phases<G, L::plane>(x + s * in_size + std::size_t(o / L::Og) * G.h * G.w, ph);
             dw_detail::spread_rows<G>(dy + s * out_size + std::size_t(o) * L::Ho * L::Wo, dyq);
             dw_detail::weight_all_taps<G>(ph, dyq, dw + std::size_t(o) * L::KK);
         }
@@ -281,3 +270,5 @@ void depthwise_backward_weights(const float* x, const float* dy, std::size_t n, 
 }
 
 ARCHETYPE_KERNELS_END
+
+#include "archetype/kernels/conv2d_depthwise_forward.hpp"  // depthwise_forward<G>
