@@ -185,3 +185,88 @@ TEST_CASE("results do not depend on the thread count, and dx may be skipped") {
     for (std::size_t i = 0; i < once.size(); ++i)
         CHECK(serial.grads()[i] == doctest::Approx(2 * once[i]).epsilon(1e-5));
 }
+
+namespace {
+
+// The weight gradient over fixed sample groups (kernels/conv2d_weight_grad.hpp), through the layer: the
+// same bits on 1, 2 and 3 threads, and within rounding of the one-chain kernel over the whole batch
+// (conv2d_backward_weights, the layer's previous split of channels) and of the reference loops.
+template <at::shape In, class D>
+void check_grouped_weight_gradient(std::size_t n) {
+    using net_t = at::network<In, D>;
+    constexpr auto g = D::geometry(In);
+    static_assert(at::kernels::conv2d_weight_grad_grouped<g>);
+    constexpr std::size_t nw = g.weight_count(), in = In.size(), out = net_t::output_shape.size();
+    constexpr bool bias = net_t::param_count > nw;
+    CAPTURE(n);
+    at::rng r(at::seed{n + 5});
+    const auto x = uniform_vector(n * in, r), dy = uniform_vector(n * out, r);
+    at::thread_pool two(2), three(3);
+    net_t serial{at::seed{7}}, on_two{at::seed{7}, &two}, on_three{at::seed{7}, &three};
+    std::vector<std::vector<float>> grads, dxs;
+    for (net_t* net : {&serial, &on_two, &on_three}) {
+        net->forward_raw(x.data(), n, true);
+        dxs.emplace_back(n * in, 123.0f);  // with the input gradient (computed with the groups when fused)
+        net->backward_raw(dy.data(), dxs.back().data());
+        grads.emplace_back(net->grads().begin(), net->grads().end());
+    }
+    CHECK(grads[0] == grads[1]);
+    CHECK(grads[0] == grads[2]);
+    CHECK(dxs[0] == dxs[1]);
+    CHECK(dxs[0] == dxs[2]);
+    net_t no_dx{at::seed{7}, &two};  // without the input gradient: the same parameter gradients
+    no_dx.forward_raw(x.data(), n, true);
+    no_dx.backward_raw(dy.data());
+    CHECK(std::equal(grads[0].begin(), grads[0].end(), no_dx.grads().begin()));
+
+    std::vector<float> one_chain(net_t::param_count, 0.0f), ref(net_t::param_count, 0.0f), dx_ref(n * in);
+    at::kernels::conv2d_backward_weights<g>(x.data(), dy.data(), n, one_chain.data(), bias ? one_chain.data() + nw : nullptr);
+    const float* w = serial.params().data();
+    for (std::size_t i = 0; i < n; ++i)
+        at::kernels::reference::conv2d_backward(g, x.data() + i * in, w, dy.data() + i * out, dx_ref.data() + i * in,
+                                                ref.data(), bias ? ref.data() + nw : nullptr);
+    CHECK(rel_error(grads[0], one_chain) < 5e-6);
+    CHECK(rel_error(grads[0], ref) < (n > 64 ? 2e-5 : 5e-6));  // the reference adds into dw in float
+    CHECK(rel_error(dxs[0], dx_ref) < 5e-6);
+    // more than one group whenever the batch has more than 16 samples, so the groups were really summed
+    const std::size_t per = at::kernels::conv2d_weight_grad_group_size<g>(n);
+    CHECK(per % 16 == 0);
+    CHECK((n + per - 1) / per <= 8);
+    if (n > 16) CHECK(per < n);
+}
+
+}  // namespace
+
+TEST_CASE("horizontal_sums: sum j is the sum of vector j") {
+    namespace cd = at::kernels::conv_detail;
+    constexpr int n = cd::lanes;
+    at::rng r(at::seed{2});
+    std::vector<float> v(n * n), sums(n);
+    for (int j = 0; j < n; ++j)
+        for (int l = 0; l < n; ++l) v[std::size_t(j * n + l)] = float(j + 1) * 100.0f + r.uniform(-1.0f, 1.0f);
+    cd::horizontal_sums(v.data(), sums.data());
+    for (int j = 0; j < n; ++j) {
+        double ref = 0;
+        for (int l = 0; l < n; ++l) ref += v[std::size_t(j * n + l)];
+        CHECK(sums[std::size_t(j)] == doctest::Approx(ref).epsilon(1e-6));
+    }
+}
+
+TEST_CASE("weight gradients over fixed sample groups: the same bits for any thread count") {
+    // both methods are exercised below: LeNet's conv1 (and two others) without im2col, conv2 with it
+    namespace cd = at::kernels::conv_detail;
+    CHECK(cd::wgrad_implicit<at::conv2d<6, 5>::geometry(at::shape{1, 28, 28})>::wins);
+    CHECK(cd::wgrad_implicit<at::conv2d<4, 3, 1, 1, 1, 2>::geometry(at::shape{4, 16, 16})>::wins);
+    CHECK_FALSE(cd::wgrad_implicit<at::conv2d<16, 5>::geometry(at::shape{6, 12, 12})>::wins);
+    CHECK_FALSE(cd::wgrad_implicit<at::conv2d<6, 3, 2, 1, 1, 2, false>::geometry(at::shape{4, 7, 5})>::wins);
+    for (std::size_t n : {1, 16, 37, 64, 200}) {
+        check_grouped_weight_gradient<at::shape{1, 28, 28}, at::conv2d<6, 5>>(n);   // LeNet conv1
+        check_grouped_weight_gradient<at::shape{6, 12, 12}, at::conv2d<16, 5>>(n);  // LeNet conv2
+    }
+    // groups, padding, stride, dilation and rows that are not a multiple of the vector width; no bias; some
+    // of these (LeNet's conv1 too) take the implicit path, without im2col (wgrad_implicit)
+    check_grouped_weight_gradient<at::shape{4, 7, 5}, at::conv2d<6, 3, 2, 1, 1, 2, false>>(37);
+    check_grouped_weight_gradient<at::shape{3, 9, 11}, at::conv2d<5, 3, 1, 1>>(41);
+    check_grouped_weight_gradient<at::shape{4, 16, 16}, at::conv2d<4, 3, 1, 1, 1, 2>>(33);
+    check_grouped_weight_gradient<at::shape{2, 12, 20}, at::conv2d<3, 5, 1, 0, 2>>(20);  // dilated
+}

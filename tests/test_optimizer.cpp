@@ -1,11 +1,13 @@
 // SGD / Adam / AdamW: hand-computed first steps, several steps against an independent double-precision
-// reimplementation of PyTorch 1.13's update rules, state handling and errors.
+// reimplementation of PyTorch 1.13's update rules, threaded steps (same bits as serial), state handling
+// and errors.
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <vector>
 
 #include "archetype/core/rng.hpp"
+#include "archetype/core/thread_pool.hpp"
 #include "archetype/train/optimizer.hpp"
 
 namespace at = archetype;
@@ -53,7 +55,7 @@ struct ref_adam {
 // Runs `steps` steps of opt and ref on the same seeded parameters and gradients; returns the largest
 // difference |float − double| over all parameters after the last step.
 template <class Opt, class Ref>
-double run_both(Opt opt, Ref ref, std::size_t steps, std::size_t n = 37) {
+double run_both(Opt opt, Ref ref, std::size_t steps, std::size_t n = 37, at::thread_pool* pool = nullptr) {
     at::rng g(at::seed{11});
     std::vector<float> p(n);
     for (auto& v : p) v = g.uniform(-1.0f, 1.0f);
@@ -61,12 +63,41 @@ double run_both(Opt opt, Ref ref, std::size_t steps, std::size_t n = 37) {
     std::vector<float> grad(n);
     for (std::size_t t = 1; t <= steps; ++t) {
         for (auto& v : grad) v = g.uniform(-0.5f, 0.5f);
-        opt.step(p, grad);
+        if (pool)
+            opt.step(p, grad, opt.lr, pool);
+        else
+            opt.step(p, grad);
         ref.step(pd, grad, t);
     }
     double worst = 0;
     for (std::size_t i = 0; i < n; ++i) worst = std::max(worst, std::abs(double(p[i]) - pd[i]));
     return worst;
+}
+
+// The parameters after `steps` steps of opt on n seeded parameters, the step spread over pool (or not).
+template <class Opt>
+std::vector<float> run_on(Opt opt, std::size_t steps, std::size_t n, at::thread_pool* pool) {
+    at::rng g(at::seed{12});
+    std::vector<float> p(n), grad(n);
+    for (auto& v : p) v = g.uniform(-1.0f, 1.0f);
+    for (std::size_t t = 1; t <= steps; ++t) {
+        for (auto& v : grad) v = g.uniform(-0.5f, 0.5f);
+        opt.step(p, grad, opt.lr, pool);
+    }
+    return p;
+}
+
+// Serial, 2 and 3 threads give the same bits, on a vector large enough to be split into blocks (with a
+// partial last block), and the threaded result still follows the double reference.
+template <class Opt, class Ref>
+void check_threaded(Opt opt, Ref ref, std::size_t steps) {
+    constexpr std::size_t n = 3 * at::detail::optimizer_parallel_min + 37;
+    static_assert(n % at::detail::optimizer_block != 0);
+    at::thread_pool two(2), three(3);
+    const std::vector<float> serial = run_on(opt, steps, n, nullptr);
+    CHECK(run_on(opt, steps, n, &two) == serial);
+    CHECK(run_on(opt, steps, n, &three) == serial);
+    CHECK(run_both(opt, ref, steps, n, &two) < 1e-6);  // every element updated, once per step
 }
 
 }  // namespace
@@ -127,6 +158,20 @@ TEST_CASE("Adam and AdamW over several steps match the double reference") {
     // L2 and decoupled decay differ measurably
     CHECK(run_both(at::adamw{.lr = 0.01f, .weight_decay = 0.5f},
                    ref_adam{0.01, 0.9, 0.999, 1e-8, 0.5, false, {}, {}}, 8) > 1e-3);
+}
+
+TEST_CASE("steps spread over threads give the same bits as serial steps, and still follow the reference") {
+    check_threaded(at::sgd{.lr = 0.05f}, ref_sgd{0.05, 0, 0, 0, false, {}}, 4);
+    check_threaded(at::sgd{.lr = 0.05f, .momentum = 0.9f}, ref_sgd{0.05, 0.9, 0, 0, false, {}}, 4);
+    check_threaded(at::sgd{.lr = 0.05f, .momentum = 0.8f, .dampening = 0.3f}, ref_sgd{0.05, 0.8, 0.3, 0, false, {}},
+                   4);
+    check_threaded(at::sgd{.lr = 0.05f, .momentum = 0.9f, .weight_decay = 0.01f, .nesterov = true},
+                   ref_sgd{0.05, 0.9, 0, 0.01, true, {}}, 4);
+    check_threaded(at::sgd{.lr = 0.05f, .weight_decay = 0.1f}, ref_sgd{0.05, 0, 0, 0.1, false, {}}, 4);
+    check_threaded(at::adam{.lr = 0.01f, .weight_decay = 0.1f},
+                   ref_adam{0.01, 0.9, 0.999, 1e-8, double(0.1f), false, {}, {}}, 4);
+    check_threaded(at::adamw{.lr = 0.01f, .weight_decay = 0.1f},
+                   ref_adam{0.01, 0.9, 0.999, 1e-8, double(0.1f), true, {}, {}}, 4);
 }
 
 TEST_CASE("the lr argument overrides .lr for one step") {

@@ -1,5 +1,5 @@
 // The trainer: it does exactly the documented loop (checked against a hand-written one), is deterministic
-// whatever the thread count, keeps the last partial batch, applies the schedule, reports divergence; and
+// whatever the thread count (an MLP, and a conv net large enough for every threaded path), keeps the last partial batch, applies the schedule, reports divergence; and
 // a small MLP really learns Fashion-MNIST.
 #include <doctest/doctest.h>
 
@@ -10,6 +10,7 @@
 #include "archetype/graph/network.hpp"
 #include "archetype/graph/sequential.hpp"
 #include "archetype/layers/activation.hpp"
+#include "archetype/layers/conv2d.hpp"
 #include "archetype/layers/dense.hpp"
 #include "archetype/layers/identity.hpp"
 #include "archetype/train/train.hpp"
@@ -77,6 +78,38 @@ TEST_CASE("training is deterministic: same seed, same weights, with or without t
     at::train(c, d, at::adam{.lr = 0.01f}, {.epochs = 2, .batch_size = 16, .shuffle_seed = at::seed{4}});
     CHECK(params_of(a) == params_of(b));
     CHECK(params_of(a) != params_of(c));  // the shuffle seed matters
+}
+
+TEST_CASE("a conv net trains to the same bits on 1 and 2 threads (grouped conv gradients, threaded step)") {
+    // conv gradients over 4 sample groups per batch of 64 (and 1 for the last 8 samples); 26,132
+    // parameters, enough for the optimizer to spread its step over the pool
+    using conv_net = at::network<at::shape{1, 14, 14}, at::sequential<at::conv2d<6, 3>, at::relu, at::conv2d<8, 3>,
+                                                                      at::relu, at::flatten, at::dense<32>>>;
+    static_assert(conv_net::param_count == 26132 && conv_net::param_count >= at::detail::optimizer_parallel_min);
+    at::dataset d;
+    d.sample = {1, 14, 14};
+    d.classes = 32;
+    d.images.resize(200 * 14 * 14);
+    at::rng g(at::seed{8});
+    for (std::size_t i = 0; i < 200; ++i) {
+        d.labels.push_back(int(i % 7));
+        for (std::size_t j = 0; j < 14 * 14; ++j)
+            d.images[i * 14 * 14 + j] = g.uniform(0.0f, 1.0f) + (j % 7 == i % 7 ? 0.5f : 0.0f);
+    }
+    at::thread_pool pool(2), pool3(3);
+    conv_net one{at::seed{3}}, two{at::seed{3}, &pool}, three{at::seed{3}, &pool3};
+    const at::train_options o{.epochs = 2, .batch_size = 64, .shuffle_seed = at::seed{5}};
+    const auto r1 = at::train(one, d, at::sgd{.lr = 0.05f, .momentum = 0.9f, .weight_decay = 1e-4f}, o);
+    const auto r2 = at::train(two, d, at::sgd{.lr = 0.05f, .momentum = 0.9f, .weight_decay = 1e-4f}, o);
+    at::train(three, d, at::sgd{.lr = 0.05f, .momentum = 0.9f, .weight_decay = 1e-4f}, o);
+    CHECK(params_of(one) == params_of(two));
+    CHECK(params_of(one) == params_of(three));
+    CHECK(r1.epochs[1].train_loss == r2.epochs[1].train_loss);
+    CHECK(r1.epochs[1].train_loss < r1.epochs[0].train_loss);  // it did train
+    conv_net adam_one{at::seed{3}}, adam_two{at::seed{3}, &pool};
+    at::train(adam_one, d, at::adamw{.lr = 1e-3f}, o);
+    at::train(adam_two, d, at::adamw{.lr = 1e-3f}, o);
+    CHECK(params_of(adam_one) == params_of(adam_two));
 }
 
 TEST_CASE("the per-epoch callback sees the schedule, the losses and the evaluation") {

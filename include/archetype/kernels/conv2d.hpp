@@ -268,10 +268,13 @@ void im2row(const float* __restrict xp, float* __restrict rowT) {
 template <conv2d_geometry G>
 inline constexpr bool dw_by_partials = std::size_t(G.out) * layout<G>::R * lanes <= 65536;
 
-// part[m][n] (one vector each, rows of Rn vectors) += lane-wise Σ_k A[m][k]·B[n][k] for an MB × NB tile
-// (= instead of += when Fresh); A [·][L], B [·][L], L % lanes == 0.
-template <int L, int Rn, int MB, int NB, bool Fresh = false>
-inline void partial_tile(const float* __restrict a, const float* __restrict b, float* __restrict part, int m0, int n0) {
+// part[m][n] (one vector each, rows of Rn vectors) += lane-wise Σ_k A[m][k]·B_n[k] for an MB × NB tile
+// (= instead of += when Fresh); A [·][L], B_n = row(n) (L floats), L % lanes == 0.
+template <int L, int Rn, int MB, int NB, bool Fresh, class Row>
+inline void partial_tile(const float* __restrict a, const Row& row, float* __restrict part, int m0, int n0) {
+    const float* b[NB];
+#pragma GCC unroll 8
+    for (int j = 0; j < NB; ++j) b[j] = row(n0 + j);
     vec acc[MB][NB];
 #pragma GCC unroll 8
     for (int i = 0; i < MB; ++i)
@@ -283,7 +286,7 @@ inline void partial_tile(const float* __restrict a, const float* __restrict b, f
 #pragma GCC unroll 8
         for (int i = 0; i < MB; ++i) av[i] = vec::load_unaligned(a + std::size_t(m0 + i) * L + k);
 #pragma GCC unroll 8
-        for (int j = 0; j < NB; ++j) bv[j] = vec::load_unaligned(b + std::size_t(n0 + j) * L + k);
+        for (int j = 0; j < NB; ++j) bv[j] = vec::load_unaligned(b[j] + k);
 #pragma GCC unroll 8
         for (int i = 0; i < MB; ++i)
 #pragma GCC unroll 8
@@ -295,19 +298,25 @@ inline void partial_tile(const float* __restrict a, const float* __restrict b, f
         for (int j = 0; j < NB; ++j) acc[i][j].store_unaligned(part + (std::size_t(m0 + i) * Rn + n0 + j) * lanes);
 }
 
-// Rows [m_begin, m_end) of part += A·Bᵀ lane-wise (see partial_tile; = when Fresh), B with Rn rows.
-template <int L, int Rn, bool Fresh = false>
-void partial_products(int m_begin, int m_end, const float* a, const float* b, float* part) {
+// Rows [m_begin, m_end) of part += A·Bᵀ lane-wise (see partial_tile; = when Fresh), B's Rn rows at row(n).
+template <int L, int Rn, bool Fresh, class Row>
+void partial_products_at(int m_begin, int m_end, const float* a, const Row& row, float* part) {
     constexpr int MB = 4, NB = lanes >= 16 ? 4 : 2, Nf = Rn / NB * NB;
     auto row_block = [&]<int mb>(int m0) {
-        for (int n0 = 0; n0 < Nf; n0 += NB) partial_tile<L, Rn, mb, NB, Fresh>(a, b, part, m0, n0);
-        if constexpr (Rn % NB != 0) partial_tile<L, Rn, mb, Rn % NB, Fresh>(a, b, part, m0, Nf);
+        for (int n0 = 0; n0 < Nf; n0 += NB) partial_tile<L, Rn, mb, NB, Fresh>(a, row, part, m0, n0);
+        if constexpr (Rn % NB != 0) partial_tile<L, Rn, mb, Rn % NB, Fresh>(a, row, part, m0, Nf);
     };
     int m0 = m_begin;
     for (; m0 + MB <= m_end; m0 += MB) row_block.template operator()<MB>(m0);
     [&]<int... R>(std::integer_sequence<int, R...>) {
         ((m_end - m0 == R + 1 ? row_block.template operator()<R + 1>(m0) : void()), ...);
     }(std::make_integer_sequence<int, MB - 1>{});
+}
+
+// The same with B's rows back to back (B [Rn][L]).
+template <int L, int Rn, bool Fresh = false>
+void partial_products(int m_begin, int m_end, const float* a, const float* b, float* part) {
+    partial_products_at<L, Rn, Fresh>(m_begin, m_end, a, [b](int n) { return b + std::size_t(n) * L; }, part);
 }
 
 // col of group input xg in scratch (or xg itself when it already is one).

@@ -7,15 +7,18 @@
 // Parameters: weight [Out][C/Groups][K][K], then bias [Out]; initialised as PyTorch's nn.Conv2d, both
 // U(−1/√fan_in, 1/√fan_in) with fan_in = (C/Groups)·K·K, weights drawn first. expected_input rounds the
 // channels up to a multiple of Groups and raises H, W to the smallest size that gives one output.
-// Forward and the input gradient run batch-parallel; weight and bias gradients are summed over the
-// batch in sample order, the threads taking disjoint ranges of output channels (same result for any
-// thread count).
+// Forward and the input gradient run batch-parallel. Weight and bias gradients: geometries of the
+// partial-sums path (kernels/conv2d_weight_grad.hpp; LeNet's, most small convolutions) split the batch
+// into fixed sample groups, any thread taking any group, the group results added in group order; the
+// others (depthwise, large layers) sum over the batch in sample order, the threads taking disjoint ranges
+// of output channels. Either way the result does not depend on the thread count.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 
 #include "archetype/kernels/conv2d.hpp"
+#include "archetype/kernels/conv2d_weight_grad.hpp"
 #include "archetype/layers/layer.hpp"
 
 namespace archetype {
@@ -58,12 +61,34 @@ struct conv2d_op : op_base<D, In> {
     }
     static void backward(const context& c, const slots& s, const float* x, const float*, const float* dy,
                          float* dx) {
-        if (dx) {
-            parallel_for(c.pool, c.batch, [&](std::size_t n) {
-                kernels::conv2d_backward_data<G>(dy + n * out_size, s.w, dx + n * in_size);
-            });
+        auto input_gradient = [&](std::size_t n) {
+            kernels::conv2d_backward_data<G>(dy + n * out_size, s.w, dx + n * in_size);
+        };
+        if constexpr (kernels::conv2d_weight_grad_grouped<G>) {
+            if (s.dw) {
+                // Fixed sample groups (their size depends on the batch only), each unrolled once by whichever
+                // thread takes it; the group results are added in group order (same bits for any thread
+                // count). With a group per thread or more, a group's input gradient is computed with it
+                // (one parallel_for instead of two).
+                constexpr std::size_t part = kernels::conv2d_weight_grad_part_floats<G>;
+                const std::size_t per = kernels::conv2d_weight_grad_group_size<G>(c.batch);
+                const std::size_t groups = (c.batch + per - 1) / per;
+                const bool fused = dx && (!c.pool || groups >= c.pool->threads());
+                if (dx && !fused) parallel_for(c.pool, c.batch, input_gradient);
+                float* parts = kernels::conv2d_weight_grad_parts(groups * part);
+                parallel_for(groups > 1 ? c.pool : nullptr, groups, [&](std::size_t g) {
+                    const std::size_t s0 = g * per, n = std::min(per, c.batch - s0);
+                    if (fused)
+                        for (std::size_t i = s0; i < s0 + n; ++i) input_gradient(i);
+                    kernels::conv2d_weight_grad_group<G>(x + s0 * in_size, dy + s0 * out_size, n, parts + g * part, Bias);
+                });
+                kernels::conv2d_weight_grad_reduce<G>(parts, groups, s.dw, Bias ? s.dw + weight_count : nullptr);
+                return;
+            }
         }
-        if (s.dw) {
+        if (dx) parallel_for(c.pool, c.batch, input_gradient);
+        if constexpr (!kernels::conv2d_weight_grad_grouped<G>) {
+            if (!s.dw) return;
             // Output channels are independent: each thread takes a contiguous range (same bits for any count).
             const std::size_t parts = c.pool ? std::min<std::size_t>(c.pool->threads(), std::size_t(G.out)) : 1;
             parallel_for(parts > 1 ? c.pool : nullptr, parts, [&](std::size_t t) {

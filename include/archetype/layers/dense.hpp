@@ -4,7 +4,8 @@
 // a compile-time shape mismatch) and gives shape{Out, 1, 1}. Parameters: weight [Out][in], then bias
 // [Out]. Initialisation as PyTorch's nn.Linear: both U(-1/√in, 1/√in).
 // Threads: the batch (forward, input gradient) or the output rows (parameter gradients) is cut into
-// one block per thread, each one gemm; results are the same bits for any thread count.
+// one block per thread, each one gemm (in backward, thread t takes block t of both, one parallel_for);
+// results are the same bits for any thread count.
 #pragma once
 
 #include <algorithm>
@@ -55,17 +56,24 @@ struct dense {
         }
         static void backward(const context& c, const slots& s, const float* x, const float*, const float* dy,
                              float* dx) {
-            if (dx) {
-                blocks(c, c.batch, [&](std::size_t b0, std::size_t b1) {
-                    kernels::dense_backward_data(dy + b0 * Out, s.w, dx + b0 * fan_in, b1 - b0, fan_in, Out);
+            auto data = [&](std::size_t b0, std::size_t b1) {
+                kernels::dense_backward_data(dy + b0 * Out, s.w, dx + b0 * fan_in, b1 - b0, fan_in, Out);
+            };
+            auto params = [&](std::size_t o0, std::size_t o1) {
+                kernels::dense_backward_params_rows(x, dy, s.dw, Bias ? s.dw + weight_count : nullptr, c.batch, fan_in,
+                                                    Out, o0, o1);
+            };
+            const std::size_t pd = parts(c, c.batch), pw = parts(c, Out);
+            if (dx && s.dw && pd == pw && pd > 1) {
+                // One parallel_for for both: block t of the batch and block t of the output rows.
+                parallel_for(c.pool, pd, [&](std::size_t t) {
+                    data(c.batch * t / pd, c.batch * (t + 1) / pd);
+                    params(std::size_t(Out) * t / pw, std::size_t(Out) * (t + 1) / pw);
                 });
+                return;
             }
-            if (s.dw) {
-                blocks(c, Out, [&](std::size_t o0, std::size_t o1) {
-                    kernels::dense_backward_params_rows(x, dy, s.dw, Bias ? s.dw + weight_count : nullptr, c.batch,
-                                                        fan_in, Out, o0, o1);
-                });
-            }
+            if (dx) blocks(c, c.batch, data);
+            if (s.dw) blocks(c, Out, params);
         }
     };
 };

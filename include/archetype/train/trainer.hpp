@@ -5,7 +5,8 @@
 // batch_size; the last, smaller batch is used, not dropped (its mean loss is over its own samples, as
 // PyTorch's DataLoader with drop_last=False). Per batch: net.forward_raw(x, n, true), cross_entropy,
 // net.zero_grad(), net.backward_raw(dlogits), opt.step(net.params(), net.grads(), lr), where lr is
-// lr_schedule.lr(epoch, opt.lr); with `augment` set, the batches are augmented (batch_loader, dataset.hpp),
+// lr_schedule.lr(epoch, opt.lr) (optimizers that take a thread pool as a fourth argument, as sgd, adam and
+// adamw do, get net.pool()); with `augment` set, the batches are augmented (batch_loader, dataset.hpp),
 // the same way for the same shuffle_seed. After each epoch it evaluates the optional eval set (inference mode)
 // and calls on_epoch with the epoch's report. The same network seed, data, optimizer and options give
 // the same weights, whatever the thread count. A non-finite loss throws archetype::error naming the
@@ -18,6 +19,7 @@
 #include <cstddef>
 #include <cstring>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -121,10 +123,19 @@ train_report train(Net& net, const dataset& data, Opt&& opt, const train_options
         r.epoch = epoch;
         r.lr = o.lr_schedule.lr(epoch, opt.lr);
         batch_loader loader(data, o.batch_size, o.shuffle_seed, std::uint64_t(epoch), o.augment);
+        const std::span<const std::size_t> order = loader.order();
+        const std::size_t sample_bytes = data.sample.size() * sizeof(float);
         double loss_sum = 0.0;
         std::size_t correct = 0;
         for (std::size_t i = 0; i < loader.size(); ++i) {
             const batch b = loader[i];
+            // Ask the cache for the next batch's images (scattered over the data set when shuffled, so
+            // its gather would wait on memory image by image) while this one is computed. Written out
+            // here: GCC deems a function of prefetches alone pure and drops calls to it.
+            for (std::size_t j = (i + 1) * o.batch_size; j < std::min((i + 2) * o.batch_size, order.size()); ++j) {
+                const char* p = reinterpret_cast<const char*>(data.image(order[j]));
+                for (std::size_t byte = 0; byte < sample_bytes; byte += 64) __builtin_prefetch(p + byte, 0, 1);
+            }
             const float* y = net.forward_raw(b.x, b.size, true);
             double loss = 0.0;
             try {
@@ -137,7 +148,10 @@ train_report train(Net& net, const dataset& data, Opt&& opt, const train_options
             correct += count_correct(y, b.labels, b.size, k);
             net.zero_grad();
             net.backward_raw(dlogits.data());
-            opt.step(net.params(), net.grads(), r.lr);
+            if constexpr (requires { opt.step(net.params(), net.grads(), r.lr, net.pool()); })
+                opt.step(net.params(), net.grads(), r.lr, net.pool());  // spread over the network's threads
+            else
+                opt.step(net.params(), net.grads(), r.lr);
             ++report.steps;
         }
         r.train_loss = loss_sum / double(data.size());
