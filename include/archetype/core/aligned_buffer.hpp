@@ -62,4 +62,14 @@ private:
     std::size_t n_ = 0;
 };
 
+// A buffer of at least n T per thread and per Tag (a type naming its use, so that nested users do not
+// share one), kept between calls: the scratch of kernels that run concurrently inside parallel_for.
+// Growing it reallocates and zero-fills; the contents do not survive a larger request.
+template <class Tag, class T = float>
+T* per_thread_buffer(std::size_t n) {
+    thread_local aligned_buffer<T> buf;
+    if (buf.size() < n) buf.resize(n);
+    return buf.data();
+}
+
 }  // namespace archetype

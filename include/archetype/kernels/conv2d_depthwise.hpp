@@ -55,11 +55,8 @@ inline vec madd(vec a, vec b, vec c) {
 }
 
 // A per-thread scratch area of at least n floats, kept between calls (kernels run inside parallel_for).
-inline float* scratch(std::size_t n) {
-    thread_local aligned_buffer<float> buf;
-    if (buf.size() < n) buf.resize(n);
-    return buf.data();
-}
+struct scratch_tag;
+inline float* scratch(std::size_t n) { return per_thread_buffer<scratch_tag>(n); }
 
 // dst[0, N) = src[0, N) with constant N: whole vectors (the last one overlapping) instead of a memmove call.
 template <int N>

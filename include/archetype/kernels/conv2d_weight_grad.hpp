@@ -40,6 +40,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "archetype/core/aligned_buffer.hpp"
 #include "archetype/kernels/conv2d.hpp"
 
 ARCHETYPE_KERNELS_BEGIN
@@ -150,10 +151,11 @@ constexpr std::size_t conv2d_weight_grad_group_size(std::size_t n) {
     return std::max(wgrad_min_group, (even + wgrad_min_group - 1) / wgrad_min_group * wgrad_min_group);
 }
 
+namespace conv_detail {
+struct weight_grad_parts_tag;
+}
 inline float* conv2d_weight_grad_parts(std::size_t floats) {
-    thread_local aligned_buffer<float> buf;
-    if (buf.size() < floats) buf.resize(floats);
-    return buf.data();
+    return per_thread_buffer<conv_detail::weight_grad_parts_tag>(floats);
 }
 
 template <conv2d_geometry G>

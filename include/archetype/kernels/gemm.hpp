@@ -176,16 +176,10 @@ inline void tile(std::size_t rows, std::size_t cols, std::size_t kc, const float
         for (std::size_t j = 0; j < cols; ++j) c[r * ldc + j] = scratch[r * blk::nr + j];
 }
 
-inline float* scratch_a(std::size_t n) {
-    thread_local aligned_buffer<float> buf;
-    if (buf.size() < n) buf.resize(n);
-    return buf.data();
-}
-inline float* scratch_b(std::size_t n) {
-    thread_local aligned_buffer<float> buf;
-    if (buf.size() < n) buf.resize(n);
-    return buf.data();
-}
+struct packed_a_tag;
+struct packed_b_tag;
+inline float* scratch_a(std::size_t n) { return per_thread_buffer<packed_a_tag>(n); }
+inline float* scratch_b(std::size_t n) { return per_thread_buffer<packed_b_tag>(n); }
 
 }  // namespace gemm_detail
 

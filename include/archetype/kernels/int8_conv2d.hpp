@@ -54,10 +54,9 @@ void int8_conv2d_reference(const conv2d_geometry& g, const std::int8_t* w, const
 
 namespace int8_detail {
 
+struct scratch_tag;
 inline std::uint8_t* scratch(std::size_t n) {  // 64-byte aligned, so full-vector im2col stores are aligned
-    thread_local aligned_buffer<std::uint8_t> buf;
-    if (buf.size() < n) buf.resize(n);
-    return buf.data();
+    return per_thread_buffer<scratch_tag, std::uint8_t>(n);
 }
 
 // Channels [c0, c0 + cn) of x into a [cn][Hp][Wp] plane padded with zp (Hp = h + 2 pad, likewise Wp).
