@@ -112,6 +112,36 @@ TEST_CASE("a conv net trains to the same bits on 1 and 2 threads (grouped conv g
     CHECK(params_of(adam_one) == params_of(adam_two));
 }
 
+TEST_CASE("a training cut in parts continues to the bits of an uninterrupted one (first_epoch)") {
+    const at::dataset d = toy_data(90);
+    const auto sched = at::schedule::cosine(5);
+    const at::train_options whole{.epochs = 5, .batch_size = 16, .shuffle_seed = at::seed{7}, .lr_schedule = sched};
+    toy_net a{at::seed{2}}, b{at::seed{2}}, c{at::seed{2}}, fresh{at::seed{2}};
+    at::sgd oa{.lr = 0.1f, .momentum = 0.9f, .nesterov = true}, ob = oa;
+    at::adam aa{.lr = 0.01f}, ab = aa;
+    const auto ra = at::train(a, d, oa, whole);
+    at::train_options part = whole;
+    part.epochs = 2;
+    at::train(b, d, ob, part);
+    CHECK(params_of(a) != params_of(b));  // not there yet
+    part.first_epoch = 2;
+    part.epochs = 5;
+    const auto rb = at::train(b, d, ob, part);
+    CHECK(params_of(a) == params_of(b));  // momentum kept in the optimizer object, lr from the whole schedule
+    REQUIRE(rb.epochs.size() == 3);
+    CHECK(rb.epochs[0].epoch == 2);
+    CHECK(rb.epochs[2].train_loss == ra.epochs[4].train_loss);
+    toy_net e{at::seed{2}}, f{at::seed{2}};
+    at::train(e, d, aa, whole);  // Adam's bias correction counts steps across the parts
+    at::train(f, d, ab, {.epochs = 3, .batch_size = 16, .shuffle_seed = at::seed{7}, .lr_schedule = sched});
+    at::train(f, d, ab, {.epochs = 5, .first_epoch = 3, .batch_size = 16, .shuffle_seed = at::seed{7}, .lr_schedule = sched});
+    CHECK(params_of(e) == params_of(f));
+    at::train(c, d, oa, {.epochs = 5, .first_epoch = 5});  // nothing left to run: no change
+    CHECK(params_of(c) == params_of(fresh));
+    CHECK_THROWS_WITH_AS(at::train(c, d, oa, {.epochs = 3, .first_epoch = 4}),
+                         doctest::Contains("first_epoch = 4 is outside 0..3"), at::error);
+}
+
 TEST_CASE("the per-epoch callback sees the schedule, the losses and the evaluation") {
     const at::dataset d = toy_data(300), held = toy_data(150, 2);
     toy_net net{at::seed{2}};

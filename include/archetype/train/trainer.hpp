@@ -1,6 +1,9 @@
 // archetype/train/trainer.hpp — train(net, data, optimizer, options) and evaluate(net, data, batch).
 //
-// Contract: train runs `epochs` epochs of mini-batch training with softmax cross-entropy. Each epoch
+// Contract: train runs epochs first_epoch … epochs−1 (all `epochs` by default) of mini-batch training
+// with softmax cross-entropy. A training cut in parts on the same network and optimizer object, with the
+// same schedule (over the whole length) and seeds — epochs = e, then first_epoch = e, epochs = E — gives
+// the bits of one uninterrupted training of E epochs. Each epoch
 // visits the training set in a permutation drawn from (shuffle_seed, epoch) and cuts it into batches of
 // batch_size; the last, smaller batch is used, not dropped (its mean loss is over its own samples, as
 // PyTorch's DataLoader with drop_last=False). Per batch: net.forward_raw(x, n, true), cross_entropy,
@@ -47,7 +50,8 @@ struct train_report {
 };
 
 struct train_options {
-    int epochs = 1;
+    int epochs = 1;                                       // the last epoch is epochs − 1
+    int first_epoch = 0;                                  // continue a training stopped after this many
     std::size_t batch_size = 64;
     seed shuffle_seed{0};                                 // seed of the per-epoch permutations
     schedule lr_schedule = schedule::constant();          // applied to the optimizer's .lr
@@ -113,11 +117,14 @@ train_report train(Net& net, const dataset& data, Opt&& opt, const train_options
     detail::check_data_fits<Net>(data, "train");
     if (o.eval) detail::check_data_fits<Net>(*o.eval, "train (eval set)");
     if (o.epochs < 0) throw error("train: epochs = " + std::to_string(o.epochs) + " is negative");
+    if (o.first_epoch < 0 || o.first_epoch > o.epochs)
+        throw error("train: first_epoch = " + std::to_string(o.first_epoch) + " is outside 0.." +
+                    std::to_string(o.epochs) + " (epochs); continue a training with first_epoch = the epochs it ran");
     if (o.batch_size == 0) throw error("train: batch_size is 0; use at least 1");
     constexpr std::size_t k = Net::output_shape.size();
     aligned_buffer<float> dlogits(std::min(o.batch_size, data.size()) * k);
     train_report report;
-    for (int epoch = 0; epoch < o.epochs; ++epoch) {
+    for (int epoch = o.first_epoch; epoch < o.epochs; ++epoch) {
         const auto start = std::chrono::steady_clock::now();
         epoch_report r;
         r.epoch = epoch;
