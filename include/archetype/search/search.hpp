@@ -1,5 +1,6 @@
 // archetype/search/search.hpp — umbrella header of search/: Pareto tools, the ask/tell strategy protocol
-// and checkpoints, random and grid search, regularized evolution, NSGA-II, and the search driver.
+// and checkpoints, random and grid search, regularized evolution, NSGA-II, the search driver, and
+// successive halving (multi-fidelity selection among given candidates).
 #pragma once
 
 #include "archetype/search/checkpoint.hpp"
@@ -12,3 +13,4 @@
 #include "archetype/search/regularized_evolution.hpp"
 #include "archetype/search/report.hpp"
 #include "archetype/search/strategy.hpp"
+#include "archetype/search/successive_halving.hpp"
