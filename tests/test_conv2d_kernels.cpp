@@ -1,5 +1,5 @@
 // The SIMD conv2d kernels (kernels/conv2d.hpp: implicit gemm, im2col/im2row + register-tiled gemm;
-// conv2d_depthwise.hpp: direct flat-grid kernels) against the double-precision reference loops, over
+// conv2d_depthwise*.hpp: direct row-blocked and flat-grid kernels) against the double-precision reference loops, over
 // the benchmark's kinds of shapes at smaller sizes plus odd sizes and vector tails, and the edges of
 // each forward path; one sample's forward alone equals it inside a batch, bit for bit; the
 // output-channel split of the weight gradient is bit-identical to one call; layers give bit-identical
@@ -162,6 +162,30 @@ TEST_CASE("direct depthwise path: strides, dilation, multiplier, odd sizes and t
     check<k::conv2d_geometry{2, 16, 16, 2, 3, 1, 1, 1, 2}>(2);     // Wo 16: one chunk exactly
     check<k::conv2d_geometry{3, 14, 14, 3, 7, 2, 3, 1, 3}>(2);     // 7×7 stride 2, Wo 7
     check<k::conv2d_geometry{2, 40, 9, 2, 5, 1, 2, 1, 2}>(2);      // 40 narrow rows, blocks of 14 (K 5)
+    // the row-blocked backward (conv2d_depthwise_backward.hpp). Input gradient as the forward of dy
+    // (stride 1, pad ≤ (k−1)·dil): asymmetric padding of dy, multipliers summed in registers; the flat
+    // grid for pad > (k−1)·dil. Weight gradient: blocks of R vector rows plus a tail block, last row
+    // chunks whose overlap is masked, narrow rows with a partial last vector, kernel columns in groups
+    // (k 5, 7), strides 2 and 3, more than one vector of channels (split across a reduction group)
+    check<k::conv2d_geometry{40, 9, 9, 40, 3, 1, 1, 1, 40}>(2);    // 40 channels, cuts at 13 and 27
+    check<k::conv2d_geometry{3, 23, 21, 6, 7, 1, 3, 1, 3}>(2);     // k 7, multiplier 2, Wo 21, 23 rows
+    check<k::conv2d_geometry{4, 19, 17, 4, 5, 2, 2, 1, 4}>(3);     // k 5 stride 2, Wo 9 narrow
+    check<k::conv2d_geometry{2, 12, 30, 2, 5, 1, 1, 1, 2}>(1);     // k 5, pad 1: dy padded by 3
+    check<k::conv2d_geometry{3, 10, 10, 3, 3, 1, 3, 1, 3}>(2);     // pad 3 > k − 1: flat-grid input gradient
+    check<k::conv2d_geometry{2, 15, 33, 4, 3, 1, 2, 2, 2}>(2);     // dilation 2, multiplier 2, Wo 33
+    check<k::conv2d_geometry{3, 17, 15, 3, 7, 2, 3, 1, 3}>(3);     // k 7 stride 2, Wo 8
+    check<k::conv2d_geometry{5, 25, 27, 5, 5, 1, 2, 1, 5}>(1);     // k 5, odd 25×27, batch 1
+    check<k::conv2d_geometry{4, 6, 5, 12, 3, 1, 1, 1, 4}>(3);      // multiplier 3, Wo 5: three rows a vector
+    check<k::conv2d_geometry{4, 7, 7, 4, 1, 1, 0, 1, 4}>(2);       // k 1
+    check<k::conv2d_geometry{3, 29, 31, 3, 3, 3, 1, 1, 3}>(2);     // stride 3, Wo 11
+}
+
+TEST_CASE("depthwise path names: row-blocked or flat-grid input gradient") {
+    auto input_gradient = [](const std::string& path) { return path.substr(path.find(", ") + 2); };
+    using g = k::conv2d_geometry;
+    CHECK(input_gradient(k::conv2d_path<g{8, 9, 9, 8, 3, 1, 1, 1, 8}>()) == "row-blocked input gradient)");
+    CHECK(input_gradient(k::conv2d_path<g{8, 9, 9, 8, 3, 2, 1, 1, 8}>()) == "flat-grid input gradient)");
+    CHECK(input_gradient(k::conv2d_path<g{8, 9, 9, 8, 3, 1, 3, 1, 8}>()) == "flat-grid input gradient)");
 }
 
 TEST_CASE("one and two threads give the same bits") {
@@ -169,6 +193,7 @@ TEST_CASE("one and two threads give the same bits") {
     check_threads<at::shape{6, 12, 12}, at::conv2d<16, 5>>(5);
     check_threads<at::shape{8, 9, 9}, at::depthwise_conv2d<3, 1, 1>>(5);
     check_threads<at::shape{8, 9, 9}, at::depthwise_conv2d<5, 2, 2, 1, 2>>(3);
+    check_threads<at::shape{20, 11, 13}, at::depthwise_conv2d<7, 1, 3>>(5);  // channels past one vector
     check_threads<at::shape{12, 7, 7}, at::conv2d<9, 1>>(4);
     check_threads<at::shape{5, 11, 9}, at::conv2d<14, 3, 1, 1>>(5);  // implicit gemm
     check_threads<at::shape{6, 10, 10}, at::conv2d<8, 3, 2, 1>>(3);  // im2col, stride 2

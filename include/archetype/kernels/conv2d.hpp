@@ -10,34 +10,29 @@
 //                                                 output channels [o_begin, o_end) (default: all); the
 //                                                 result of a channel depends only on the data, so
 //                                                 threads may split the channels (bit-identical)
-// Method (layout NCHW, the layer protocol's; chosen because the GEMM view below makes it fast without
-// reorders, and the depthwise kernels fill vectors with row blocks forward and a flat grid backward):
-// - c/groups == 1 with groups > 1 (depthwise): direct kernels of conv2d_depthwise.hpp.
+// Method (layout NCHW, the layer protocol's; the GEMM view below makes it fast without reorders):
+// - c/groups == 1 with groups > 1 (depthwise): the direct kernels of conv2d_depthwise.hpp.
 // - otherwise, per group, y = W·col is a small GEMM with compile-time sizes over the unrolled input
-//   col[(c/groups)·k·k][ho·wo]: register tiles of 6×4 or 8×3 vectors (24 accumulators of the 32 AVX-512
-//   registers, picked by a cost estimate for the layer's out/groups × columns), the B row loaded once
-//   per k and reused across the tile's rows, column tiles outside and row blocks inside. The forward
-//   (forward_plan) forms col in one of these ways:
+//   col[(c/groups)·k·k][ho·wo], run by the register-tiled gemm of conv2d_gemm_tile.hpp (tile picked for
+//   the layer's out/groups × columns). The forward (forward_plan) forms col in one of these ways:
 //   · stride 1, k > 1: implicit GEMM, no col. On the zero-padded plane of width Wp (the input itself
 //     when pad == 0), output p' = oh·Wp + ow reads xp[ci][p' + kh·dil·Wp + kw·dil], so row (ci, kh, kw)
-//     of col is the plane at a constant offset; the (Wp − wo) columns per row past the output are
-//     computed and dropped when the rows are copied to y. Same values and fma order as im2col, so the
-//     same bits. Taken when forward_plan estimates it cheaper than im2col (extra columns and the copy
-//     against writing col; im2col wins for few taps, e.g. one-channel 3×3 stems, and for wide layers
-//     whose plane wastes more columns than the copy costs).
+//     of col is the plane at a constant offset (tap_rows); the (Wp − wo) columns per row past the output
+//     are computed and dropped when the rows are copied to y. Same values and fma order as im2col, so the
+//     same bits. Taken when forward_plan estimates it cheaper than im2col (few taps, e.g. one-channel 3×3
+//     stems, and wide layers whose plane wastes more columns than the copy costs, keep im2col).
 //   · 1×1, stride 1, no padding: the input is col; the GEMM writes y directly.
 //   · otherwise (strided, 1×1 with padding, implicit estimated dearer): im2col into unpadded rows, GEMM
 //     straight into y.
 //   Rows whose length is not a multiple of the vector width end with a vector that overlaps the one
-//   before it (the same values computed twice), so rows need no padding and no read leaves the input;
-//   planes with fewer outputs than one vector take im2col with rows padded to the vector width.
-//   One-input-channel stems (c == 1) take the same paths. The input gradient is dcol = Wᵀ·dy, then
+//   before it, so rows need no padding and no read leaves the input; planes with fewer outputs than one
+//   vector take im2col with rows padded to the vector width. The input gradient is dcol = Wᵀ·dy, then
 //   col2im (rows padded to the vector width).
 // - the weight gradient: small layers (out·R·lanes ≤ 64 Ki floats) keep lane-wise partial sums of
-//   dy·colᵀ over chunks of samples laid side by side (about 1024 pixels), one horizontal sum per
-//   weight at the end; larger ones unroll the input transposed (im2row) and run dW += dy·rowᵀ as a gemm
-//   whose accumulators stay in registers over the pixels. The layer computes the small layers' weight
-//   gradients over fixed sample groups instead (conv2d_weight_grad.hpp, built on the helpers here).
+//   dy·colᵀ (conv2d_partial_products.hpp) over chunks of samples laid side by side (about 1024 pixels),
+//   one horizontal sum per weight at the end; larger ones unroll the input transposed (im2row) and run
+//   dW += dy·rowᵀ as a gemm whose accumulators stay in registers over the pixels. The layer computes the
+//   small layers' weight gradients over fixed sample groups instead (conv2d_weight_grad.hpp).
 // Unrolled data lives in a per-thread scratch buffer, so the functions may run concurrently on different
 // samples (inside parallel_for). The vector width is that of the compile flags; the code lives in the
 // arch-named inline namespace of simd.hpp (ODR-safe across translation units built with different -m).
@@ -50,9 +45,13 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include "archetype/core/aligned_buffer.hpp"
 #include "archetype/kernels/conv2d_depthwise.hpp"
+#include "archetype/kernels/conv2d_depthwise_backward.hpp"
+#include "archetype/kernels/conv2d_depthwise_forward.hpp"
 #include "archetype/kernels/conv2d_geometry.hpp"
+#include "archetype/kernels/conv2d_gemm_tile.hpp"
+#include "archetype/kernels/conv2d_partial_products.hpp"
+#include "archetype/kernels/conv2d_vector.hpp"
 #include "archetype/kernels/simd.hpp"
 
 ARCHETYPE_KERNELS_BEGIN
@@ -155,95 +154,6 @@ void col2im_add(const float* __restrict col, float* __restrict dxp) {
             }
 }
 
-// How gemm finds row k of B: rows come in blocks of `inner` (k = ko·inner + t), row k starting at
-// ko·outer_stride + offset[t] floats from B. Plain row-major B[Kd][LD] is one row per block.
-template <std::size_t LD>
-struct dense_rows {
-    static constexpr int inner = 1;
-    static constexpr std::size_t outer_stride = LD;
-    static constexpr int offset[1] = {0};
-};
-
-// One MB × NV·lanes tile at (m0, n0) of C[m][n] = start + Σ_k A[m·SM + k·SK] · B(k)[n] (B(k): row k, see
-// dense_rows), C rows LDC floats apart, where start is C itself when Acc, else bias[m] (0 when bias is
-// null). The tile's last vector sits Shift columns to the left (a tail that ends at the last column,
-// overlapping the vector before it). All bounds are constants, so the accumulators live in registers.
-template <int Kd, class BR, int LDC, int SM, int SK, bool Acc, int MB, int NV, int Shift>
-inline void gemm_tile(const float* __restrict a, const float* __restrict b, float* __restrict c,
-                      const float* __restrict bias, int m0, int n0) {
-    a += std::size_t(m0) * SM;  // A of this row block
-    static_assert(Kd % BR::inner == 0);
-    constexpr auto col = [](int j) { return j * lanes - (j == NV - 1 ? Shift : 0); };
-    vec acc[MB][NV];
-#pragma GCC unroll 8
-    for (int i = 0; i < MB; ++i)
-#pragma GCC unroll 8
-        for (int j = 0; j < NV; ++j)
-            acc[i][j] = Acc ? vec::load_unaligned(c + std::size_t(m0 + i) * LDC + n0 + col(j))
-                            : vec(bias ? bias[m0 + i] : 0.0f);
-    for (int ko = 0; ko < Kd / BR::inner; ++ko) {
-        const float* bo = b + std::size_t(ko) * BR::outer_stride + n0;
-        for (int t = 0; t < BR::inner; ++t) {
-            const std::size_t k = std::size_t(ko) * BR::inner + t;
-            const float* br = bo + BR::offset[t];
-            vec bv[NV];
-#pragma GCC unroll 8
-            for (int j = 0; j < NV; ++j) bv[j] = vec::load_unaligned(br + col(j));
-#pragma GCC unroll 8
-            for (int i = 0; i < MB; ++i) {
-                const vec av(a[std::size_t(i) * SM + k * SK]);
-#pragma GCC unroll 8
-                for (int j = 0; j < NV; ++j) acc[i][j] = madd(av, bv[j], acc[i][j]);
-            }
-        }
-    }
-#pragma GCC unroll 8
-    for (int i = 0; i < MB; ++i)
-#pragma GCC unroll 8
-        for (int j = 0; j < NV; ++j) acc[i][j].store_unaligned(c + std::size_t(m0 + i) * LDC + n0 + col(j));
-}
-
-// Register tile of gemm for M rows (0: not known) and N columns: MB rows × NV vectors of accumulators.
-// AVX-512 (32 registers): 6×4 or 8×3 (24 accumulators, room for the B vectors), whichever covers M × N
-// at the lower estimated cost: per tile and k, its FMAs (at least 8, the FMAs in flight that hide the
-// latency), its A broadcasts, and its B loads weighted ×3 (B comes from L2, A from L1). AVX2 (16
-// registers): 3 rows × 3–4 vectors, or 4 rows × 1–2.
-template <int N, int M = 0>
-struct gemm_tiling {
-    static constexpr int Nv = (N + lanes - 1) / lanes;  // vectors per row
-    static constexpr int cost(int mb, int nv) {
-        auto tile = [](int r, int v) { return std::max(r * v, 8) + r + 3 * v; };
-        auto columns = [&](int r) { return Nv / nv * tile(r, nv) + (Nv % nv ? tile(r, Nv % nv) : 0); };
-        return M / mb * columns(mb) + (M % mb ? columns(M % mb) : 0);
-    }
-    static constexpr bool wide = lanes < 16 || M == 0 || cost(6, 4) <= cost(8, 3);
-    static constexpr int NV = std::min(Nv, wide ? 4 : 3);
-    static constexpr int MB = lanes >= 16 ? (NV == 4 ? 6 : 8) : (NV >= 3 ? 3 : 4);
-};
-
-// Rows [m_begin, m_end) of C[m][n], n < N, = start + A·B (see gemm_tile), A read through strides (SM, SK),
-// B rows as BR says, C rows LDC apart; M (0: not known) picks the register tile. N ≥ lanes; when N is
-// not a multiple of the vector width the last vector overlaps its neighbour (it recomputes the same
-// values), which needs !Acc. Column tiles outside, row blocks inside: a tile's columns of B are read
-// from cache by every row block. Each element of C is one fma chain over k in order from its start.
-template <int Kd, class BR, int N, int LDC, int SM, int SK, bool Acc, int M = 0>
-void gemm(int m_begin, int m_end, const float* a, const float* b, float* c, const float* bias) {
-    static_assert(N >= lanes && (N % lanes == 0 || !Acc));
-    using T = gemm_tiling<N, M>;
-    constexpr int MB = T::MB, NV = T::NV, NB = NV * lanes, tiles = N / NB, Nf = tiles * NB, rem = N - Nf;
-    constexpr int NVt = (rem + lanes - 1) / lanes, shift = NVt * lanes - rem;  // the tail tile
-    auto rows = [&]<int nv, int sh>(int n0) {
-        auto block = [&]<int mb>(int m0) { gemm_tile<Kd, BR, LDC, SM, SK, Acc, mb, nv, sh>(a, b, c, bias, m0, n0); };
-        int m0 = m_begin;
-        for (; m0 + MB <= m_end; m0 += MB) block.template operator()<MB>(m0);
-        [&]<int... R>(std::integer_sequence<int, R...>) {  // the last m_end − m0 < MB rows
-            ((m_end - m0 == R + 1 ? block.template operator()<R + 1>(m0) : void()), ...);
-        }(std::make_integer_sequence<int, MB - 1>{});
-    };
-    for (int t = 0; t < tiles; ++t) rows.template operator()<NV, 0>(t * NB);
-    if constexpr (rem > 0) rows.template operator()<NVt, shift>(Nf);
-}
-
 // rowT[p·Rp + r] = the value tap r reads for output p (the transpose of im2col), columns [R, Rp) zero.
 template <conv2d_geometry G>
 void im2row(const float* __restrict xp, float* __restrict rowT) {
@@ -267,57 +177,6 @@ void im2row(const float* __restrict xp, float* __restrict rowT) {
 // take im2row + gemm (dW rows in registers, the chain over pixels and samples in order).
 template <conv2d_geometry G>
 inline constexpr bool dw_by_partials = std::size_t(G.out) * layout<G>::R * lanes <= 65536;
-
-// part[m][n] (one vector each, rows of Rn vectors) += lane-wise Σ_k A[m][k]·B_n[k] for an MB × NB tile
-// (= instead of += when Fresh); A [·][L], B_n = row(n) (L floats), L % lanes == 0.
-template <int L, int Rn, int MB, int NB, bool Fresh, class Row>
-inline void partial_tile(const float* __restrict a, const Row& row, float* __restrict part, int m0, int n0) {
-    const float* b[NB];
-#pragma GCC unroll 8
-    for (int j = 0; j < NB; ++j) b[j] = row(n0 + j);
-    vec acc[MB][NB];
-#pragma GCC unroll 8
-    for (int i = 0; i < MB; ++i)
-#pragma GCC unroll 8
-        for (int j = 0; j < NB; ++j)
-            acc[i][j] = Fresh ? vec(0.0f) : vec::load_unaligned(part + (std::size_t(m0 + i) * Rn + n0 + j) * lanes);
-    for (int k = 0; k < L; k += lanes) {
-        vec av[MB], bv[NB];
-#pragma GCC unroll 8
-        for (int i = 0; i < MB; ++i) av[i] = vec::load_unaligned(a + std::size_t(m0 + i) * L + k);
-#pragma GCC unroll 8
-        for (int j = 0; j < NB; ++j) bv[j] = vec::load_unaligned(b[j] + k);
-#pragma GCC unroll 8
-        for (int i = 0; i < MB; ++i)
-#pragma GCC unroll 8
-            for (int j = 0; j < NB; ++j) acc[i][j] = madd(av[i], bv[j], acc[i][j]);
-    }
-#pragma GCC unroll 8
-    for (int i = 0; i < MB; ++i)
-#pragma GCC unroll 8
-        for (int j = 0; j < NB; ++j) acc[i][j].store_unaligned(part + (std::size_t(m0 + i) * Rn + n0 + j) * lanes);
-}
-
-// Rows [m_begin, m_end) of part += A·Bᵀ lane-wise (see partial_tile; = when Fresh), B's Rn rows at row(n).
-template <int L, int Rn, bool Fresh, class Row>
-void partial_products_at(int m_begin, int m_end, const float* a, const Row& row, float* part) {
-    constexpr int MB = 4, NB = lanes >= 16 ? 4 : 2, Nf = Rn / NB * NB;
-    auto row_block = [&]<int mb>(int m0) {
-        for (int n0 = 0; n0 < Nf; n0 += NB) partial_tile<L, Rn, mb, NB, Fresh>(a, row, part, m0, n0);
-        if constexpr (Rn % NB != 0) partial_tile<L, Rn, mb, Rn % NB, Fresh>(a, row, part, m0, Nf);
-    };
-    int m0 = m_begin;
-    for (; m0 + MB <= m_end; m0 += MB) row_block.template operator()<MB>(m0);
-    [&]<int... R>(std::integer_sequence<int, R...>) {
-        ((m_end - m0 == R + 1 ? row_block.template operator()<R + 1>(m0) : void()), ...);
-    }(std::make_integer_sequence<int, MB - 1>{});
-}
-
-// The same with B's rows back to back (B [Rn][L]).
-template <int L, int Rn, bool Fresh = false>
-void partial_products(int m_begin, int m_end, const float* a, const float* b, float* part) {
-    partial_products_at<L, Rn, Fresh>(m_begin, m_end, a, [b](int n) { return b + std::size_t(n) * L; }, part);
-}
 
 // col of group input xg in scratch (or xg itself when it already is one).
 template <conv2d_geometry G>
@@ -386,7 +245,9 @@ std::string conv2d_path() {
     using L = conv_detail::layout<G>;
     using F = conv_detail::forward_plan<G>;
     using conv_detail::forward_method;
-    if constexpr (conv_detail::direct<G>) return "direct depthwise (row-blocked forward, flat-grid backward)";
+    if constexpr (conv_detail::direct<G>)
+        return std::string("direct depthwise (row-blocked forward and weight gradient, ") +
+               (dw_backward_detail::data_by_rows<G> ? "row-blocked" : "flat-grid") + " input gradient)";
     auto tile = []<int N>() {
         using T = conv_detail::gemm_tiling<N, L::Og>;
         return std::to_string(T::MB) + "x" + std::to_string(T::NV) + "v";

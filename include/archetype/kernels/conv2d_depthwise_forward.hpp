@@ -1,8 +1,10 @@
 // archetype/kernels/conv2d_depthwise_forward.hpp — the forward kernel of depthwise convolutions
 // (c/groups == 1), register-blocked over output rows.
 //
-// Contract (conv2d_depthwise.hpp includes this header; either may be included first):
+// Contract (built on the shared depthwise helpers of conv2d_depthwise.hpp):
 //   depthwise_forward<G>(x, w, b, y)   one sample, NCHW; y [out][ho][wo] is overwritten; b may be null.
+// Its plane kernel (dw_forward_detail::forward_plane, which can sum C input channels) also computes the
+// stride-1 input gradient (conv2d_depthwise_backward.hpp).
 // Method. The zero-padded input channel is split into stride×stride phase planes of Wq columns (stride 1:
 // one plane, the padded channel), so every tap reads a contiguous run of its phase plane. An output vector
 // is a run of one output row (Wo ≥ lanes: column chunks, the last one overlapping the one before) or, for
@@ -83,30 +85,34 @@ inline vec in_register(vec v) {
 #endif
 }
 
-// acc[i] = bias + Σ_taps wo · the input of the vector at flat offset q0 + i·m·Wq of the phase planes ph.
-template <conv2d_geometry G, int R>
+// acc[i] = bias + Σ_taps wo · the input of the vector at flat offset q0 + i·m·Wq of the phase planes ph,
+// summed over C channels in order (channel c: planes ph + c·phases, weights wo + c·K·K; the forward has
+// C = 1, the input gradient of a multiplier-m depthwise convolution C = m, conv2d_depthwise_backward.hpp).
+template <conv2d_geometry G, int R, int C = 1>
 inline void forward_rows(const float* __restrict ph, const float* __restrict wo, float bias, std::size_t q0,
                          vec (&acc)[R]) {
     using L = layout<G>;
     constexpr int U = L::S * L::m * (R - 1) + L::D * (L::K - 1) + 1;  // padded rows the block reads
 #pragma GCC unroll 16
     for (int i = 0; i < R; ++i) acc[i] = vec(bias);
+    for (int c = 0; c < C; ++c) {
 #pragma GCC unroll 16
-    for (int kw = 0; kw < L::K; ++kw) {
-        vec wk[L::K];  // column kw of the filter
+        for (int kw = 0; kw < L::K; ++kw) {
+            vec wk[L::K];  // column kw of the filter
 #pragma GCC unroll 16
-        for (int kh = 0; kh < L::K; ++kh) wk[kh] = vec(wo[kh * L::K + kw]);
-        const float* col = ph + std::size_t(kw * L::D % L::S) * L::plane + q0 + kw * L::D / L::S;
+            for (int kh = 0; kh < L::K; ++kh) wk[kh] = vec(wo[(c * L::K + kh) * L::K + kw]);
+            const float* col = ph + c * L::phases + std::size_t(kw * L::D % L::S) * L::plane + q0 + kw * L::D / L::S;
 #pragma GCC unroll 64
-        for (int u = 0; u < U; ++u) {  // padded row S·oh0 + u: phase u % S, phase row oh0 + u / S
-            if (!L::row_used(u, R)) continue;
-            const vec xv = in_register(
-                vec::load_unaligned(col + std::size_t(u % L::S * L::S) * L::plane + std::size_t(u / L::S) * L::Wq));
+            for (int u = 0; u < U; ++u) {  // padded row S·oh0 + u: phase u % S, phase row oh0 + u / S
+                if (!L::row_used(u, R)) continue;
+                const vec xv = in_register(
+                    vec::load_unaligned(col + std::size_t(u % L::S * L::S) * L::plane + std::size_t(u / L::S) * L::Wq));
 #pragma GCC unroll 16
-            for (int i = 0; i < R; ++i) {  // vector i reads it with kh = (u − S·m·i) / D
-                const int rem = u - L::S * L::m * i;
-                if (rem >= 0 && rem % L::D == 0 && rem / L::D < L::K)
-                    acc[i] = conv_detail::madd(wk[rem / L::D], xv, acc[i]);
+                for (int i = 0; i < R; ++i) {  // vector i reads it with kh = (u − S·m·i) / D
+                    const int rem = u - L::S * L::m * i;
+                    if (rem >= 0 && rem % L::D == 0 && rem / L::D < L::K)
+                        acc[i] = conv_detail::madd(wk[rem / L::D], xv, acc[i]);
+                }
             }
         }
     }
@@ -137,13 +143,37 @@ inline void store_rows(const vec& v, float* __restrict dst, int rows) {
 #endif
 }
 
+// yo (one output plane, Ho×Wo) = bias + the C channels of phase planes ph (C·phases floats) convolved
+// with their filters wo (C·K·K floats), block by block (see forward_rows). Always inlined: as a call per
+// channel it made the forward on small planes (7×7) about 10 % slower.
+template <conv2d_geometry G, int C = 1>
+[[gnu::always_inline]] inline void forward_plane(const float* __restrict ph, const float* __restrict wo, float bias,
+                                                 float* __restrict yo) {
+    using L = layout<G>;
+    for (int j = 0; j < L::chunks; ++j) {
+        const int c = L::col(j);
+        for (int blk = 0; blk < L::blocks; ++blk) {
+            const int v0 = std::min(blk * L::R, L::Hv - L::R);  // the last block may overlap the one before
+            vec acc[L::R];
+            forward_rows<G, L::R, C>(ph, wo, bias, std::size_t(v0 * L::m) * L::Wq + c, acc);
+#pragma GCC unroll 16
+            for (int i = 0; i < L::R; ++i) {
+                const int oh = (v0 + i) * L::m;
+                if constexpr (L::wide)
+                    acc[i].store_unaligned(yo + std::size_t(oh) * L::Wo + c);
+                else
+                    store_rows<G>(acc[i], yo + std::size_t(oh) * L::Wo, std::min(L::m, L::Ho - oh));
+            }
+        }
+    }
+}
+
 }  // namespace dw_forward_detail
 
 template <conv2d_geometry G>
 void depthwise_forward(const float* x, const float* w, const float* b, float* y) {
     static_assert(G.valid() && G.cg() == 1, "archetype::kernels::depthwise_forward: needs c/groups == 1");
     using L = dw_forward_detail::layout<G>;
-    using conv_detail::vec;
     // Two sets of phase planes: input channel ci + 1 is split into one while channel ci is computed from
     // the other, so the loads of a channel do not wait on the stores that filled its planes.
     float* const planes = conv_detail::scratch(2 * L::phases);
@@ -155,26 +185,8 @@ void depthwise_forward(const float* x, const float* w, const float* b, float* y)
             dw_detail::split_phases<G, L::plane>(x + std::size_t(ci + 1) * G.h * G.w,
                                               planes + std::size_t((ci + 1) % 2) * L::phases);
         const float* ph = planes + std::size_t(ci % 2) * L::phases;
-        const float* wo = w + std::size_t(o) * L::K * L::K;
-        const float bias = b ? b[o] : 0.0f;
-        float* yo = y + std::size_t(o) * L::Ho * L::Wo;
-        for (int j = 0; j < L::chunks; ++j) {
-            const int c = L::col(j);
-            for (int blk = 0; blk < L::blocks; ++blk) {
-                const int v0 = std::min(blk * L::R, L::Hv - L::R);  // the last block may overlap the one before
-                vec acc[L::R];
-                dw_forward_detail::forward_rows<G, L::R>(ph, wo, bias, std::size_t(v0 * L::m) * L::Wq + c, acc);
-#pragma GCC unroll 16
-                for (int i = 0; i < L::R; ++i) {
-                    const int oh = (v0 + i) * L::m;
-                    if constexpr (L::wide)
-                        acc[i].store_unaligned(yo + std::size_t(oh) * L::Wo + c);
-                    else
-                        dw_forward_detail::store_rows<G>(acc[i], yo + std::size_t(oh) * L::Wo,
-                                                         std::min(L::m, L::Ho - oh));
-                }
-            }
-        }
+        dw_forward_detail::forward_plane<G>(ph, w + std::size_t(o) * L::K * L::K, b ? b[o] : 0.0f,
+                                            y + std::size_t(o) * L::Ho * L::Wo);
     }
 }
 

@@ -42,6 +42,7 @@
 
 #include "archetype/core/aligned_buffer.hpp"
 #include "archetype/kernels/conv2d.hpp"
+#include "archetype/kernels/conv2d_partial_products.hpp"
 
 ARCHETYPE_KERNELS_BEGIN
 
@@ -84,62 +85,6 @@ struct wgrad_implicit {
         std::size_t(L::Cg - 1) * plane + std::size_t((G.k - 1) * G.dil) * (L::Wp + 1) + std::size_t(Ncp);
     static constexpr bool wins = G.stride == 1 && G.k > 1 && Vi >= 8 && long(L::Og) * (Vi - Vc) <= long(L::Ho) * row_vectors;
 };
-
-// Rows [m_begin, m_end) of part (=/+=) A·Bᵀ lane-wise, B's Rn rows read in place through BR.
-template <class BR, int L, int Rn, bool Fresh>
-void implicit_partial_products(int m_begin, int m_end, const float* a, const float* xp, float* part) {
-    conv_detail::partial_products_at<L, Rn, Fresh>(
-        m_begin, m_end, a,
-        [xp](int n) {
-            return xp + std::size_t(n / BR::inner) * BR::outer_stride + BR::offset[std::size_t(n % BR::inner)];
-        },
-        part);
-}
-
-// out[j] = the horizontal sum of vector j of p (lanes vectors, back to back), for j < lanes: a fixed tree
-// of lane permutations and adds (3 instructions per sum with AVX-512, instead of ~10 for one hadd).
-inline void horizontal_sums(const float* __restrict p, float* __restrict out) {
-#if defined(ARCHETYPE_SIMD_AVX512F)
-    // Level with block size b: each output vector gathers from two inputs the blocks at even (lo) and odd
-    // (hi) positions and adds them, halving each vector's partial sums and doubling the vectors it covers.
-    struct indices {
-        alignas(64) int lo[16], hi[16];
-    };
-    static constexpr auto table = [] {
-        std::array<indices, 4> t{};
-        for (int l = 0; l < 4; ++l) {
-            const int b = 8 >> l;
-            for (int j = 0; j < 16; ++j) {
-                t[std::size_t(l)].lo[j] = (j < 8 ? 0 : 16) + (j % 8) / b * 2 * b + (j % 8) % b;
-                t[std::size_t(l)].hi[j] = t[std::size_t(l)].lo[j] + b;
-            }
-        }
-        return t;
-    }();
-    auto level = [](const __m512* in, __m512* res, int count, const indices& ix) {
-        const __m512i il = _mm512_load_si512(ix.lo), ih = _mm512_load_si512(ix.hi);
-        for (int i = 0; i < count; ++i)
-            res[i] = _mm512_add_ps(_mm512_permutex2var_ps(in[2 * i], il, in[2 * i + 1]),
-                                   _mm512_permutex2var_ps(in[2 * i], ih, in[2 * i + 1]));
-    };
-    __m512 v[16], w[8];
-    for (int j = 0; j < 16; ++j) v[j] = _mm512_loadu_ps(p + 16 * j);
-    level(v, w, 8, table[0]);
-    level(w, v, 4, table[1]);
-    level(v, w, 2, table[2]);
-    level(w, v, 1, table[3]);
-    _mm512_storeu_ps(out, v[0]);
-#elif defined(ARCHETYPE_SIMD_AVX2)
-    __m256 v[8];
-    for (int j = 0; j < 8; ++j) v[j] = _mm256_loadu_ps(p + 8 * j);
-    const __m256 t0 = _mm256_hadd_ps(v[0], v[1]), t1 = _mm256_hadd_ps(v[2], v[3]);
-    const __m256 t2 = _mm256_hadd_ps(v[4], v[5]), t3 = _mm256_hadd_ps(v[6], v[7]);
-    const __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);  // [v0..3 low halves | high halves]
-    _mm256_storeu_ps(out, _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31)));
-#else
-    for (int j = 0; j < lanes; ++j) out[j] = xsimd::hadd(vec::load_unaligned(p + std::size_t(j) * lanes));
-#endif
-}
 
 }  // namespace conv_detail
 
