@@ -1,9 +1,12 @@
-// The main job: a neural architecture search on Fashion-MNIST, then the winners trained fully and
-// compared on the test set with LeNet-5 and a hand-designed small CNN trained with the same recipe.
+// The main job: a neural architecture search on Fashion-MNIST, a final selection among the searched
+// networks by successive halving on real trainings, and the winner compared on the test set with
+// LeNet-5 and a hand-designed small CNN trained with the same recipe.
 //
 //   fashion_search [--minutes M] [--threads T] [--seed S] [--data DIR] [--out DIR] [--evaluations N]
 //                  [--final-epochs E] [--objective macs|latency] [--max-mmacs X] [--max-latency-us U]
-//                  [--population P] [--top K] [--proxy-train N] [--proxy-validation N] [--proxy-epochs E]
+//                  [--population P] [--candidates K] [--candidate-range R] [--eta H] [--proxy-train N]
+//                  [--proxy-validation N] [--proxy-epochs E] [--search-share F] [--augment-shift S]
+//                  [--augment-flip 0|1]
 //
 // Space: archetype::fashion_mnist_space (space/fashion_mnist.hpp, 13,824 networks, 0.13–9.2 M MACs).
 // Strategy: NSGA-II (population P, as many children per generation), objectives validation accuracy
@@ -24,26 +27,35 @@
 // sampled networks; 1 epoch on 6,000: 0.72, on 3,000: 0.64), but it saturates near 83% where small
 // flat-head networks already are, so its front stays below 0.5 M MACs: not the default.
 // Budget: --minutes is the whole run. The search runs generation after generation while the next one
-// (timed as long as the last) ends within --search-share of the time (default 40% up to 15 minutes,
-// 30% beyond: the search's front changes little after ~250 evaluations, while the full trainings
-// gain from every epoch); the rest trains the finalists fully (the
-// best --top of the front by validation accuracy, the best evaluated network with no more MACs than
-// LeNet-5, the hand CNN and LeNet-5; one network per thread) for as many epochs as fit. Both numbers
-// are written to DIR/plan.json; --evaluations and --final-epochs fix them (a fixed --evaluations and
-// seed give the same search whatever the machine's speed or thread count).
+// (timed as long as the last) ends within --search-share of the time (default 30%: the search's front
+// changes little after ~250 evaluations, while the trainings after it gain from every epoch); the rest goes to the final selection and the reference trainings, planned
+// for the largest number of final epochs E (at most 40) whose cost fits (examples/fashion_halving.hpp's
+// cost model, from each network's timed epoch). Both numbers are written to DIR/plan.json;
+// --evaluations and --final-epochs fix them (a fixed --evaluations and seed give the same search
+// whatever the machine's speed or thread count).
+// Final selection: the 2-epoch proxy ranks by early learning, which favours small networks, while a
+// long training favours capacity (benchmarks/RESULTS.md: networks of ~4 M MACs that the proxy places
+// below 1 M MAC ones score 93.0–93.2% after 30 epochs against 91.9–92.4%). So the candidates are the
+// proxy's most accurate network in each of K MAC bands (log-spaced from 1/R of the largest evaluated
+// network's MACs up to it; K = 3 up to 15 minutes, 9 beyond, R = 8), and successive halving (search/successive_halving.hpp, eta H) trains them
+// from scratch with the recipe for …, E/H², E/H, E epochs, keeping the best 1/H by accuracy on the
+// held-out validation images; the last rung is the full training, and the winner the best of it. References, trained E
+// epochs with the same recipe beside the last rung (one network per thread): the most accurate
+// evaluated network within LeNet-5's MACs, the hand CNN and LeNet-5. All trainings use the training
+// images minus the validation images.
 // Recipe (proxy and full training alike): SGD, Nesterov momentum 0.9, lr 0.05, weight decay 5e-4,
 // batch 64, cosine schedule over the epochs, inputs in [0, 1], no augmentation by default. For long
-// budgets, --augment-shift 2 --augment-flip 1 make the full trainings augment (random shifts of up to
+// budgets, --augment-shift 2 --augment-flip 1 make every training after the search augment (random shifts of up to
 // 2 pixels with zeros shifted in, random mirroring): at 40 epochs it kept networks from overfitting
 // (99% train accuracy without) and added 0.1–1.5 points, except to the smallest networks, which it cost
 // 1.2 (benchmarks/RESULTS.md). The 2-epoch proxies never augment (they rank, not converge).
 // Resume: the search is checkpointed after every evaluation (DIR/search.ckpt, log DIR/search.jsonl)
-// and every finished full training is kept (DIR/final/); rerunning with the same flags continues
-// where a killed run stopped and reuses everything done.
+// and every finished training of the final selection (its score) and of the references is kept
+// (DIR/final/); rerunning with the same flags continues where a killed run stopped and reuses them.
 // Outputs in DIR: pareto.csv and pareto.svg (accuracy vs the chosen objective, baselines marked),
-// best.json (the winner: the finalist with the best validation accuracy), best_net.hpp (its generated
-// header with trained weights), report.md (every finalist with MACs, measured batch-1 latency, test
-// accuracy).
+// best.json (the winner of the final selection), best_net.hpp (its generated header with trained
+// weights), report.md (the selection's rung scores; the winner and the references with MACs, measured
+// batch-1 latency, test accuracy).
 // g++ 12 at -O3 reports a false -Wmaybe-uninitialized inside std::variant moves of io/json.hpp values
 // (driver.hpp's log lines); off for GCC only in this file.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -72,6 +84,7 @@
 #include "archetype/space/codegen.hpp"
 #include "archetype/space/fashion_mnist.hpp"
 #include "cli.hpp"
+#include "fashion_halving.hpp"
 #include "fashion_search_support.hpp"
 
 namespace at = archetype;
@@ -104,10 +117,11 @@ struct options {
     std::string out = "runs/fashion";
     std::size_t evaluations = 0;  // 0: from the time budget
     int final_epochs = 0;         // 0: from the time budget
-    double search_share = 0.0;    // 0: from --minutes
+    double search_share = 0.3;
     std::string objective = "macs";
     double max_mmacs = 5.0, max_latency_us = 0.0;
-    std::size_t population = 20, top = 2;
+    std::size_t population = 20, candidates = 0;  // 0: 3 up to 15 minutes, 9 beyond
+    double candidate_range = 8.0, eta = 3.0;
     std::size_t proxy_train = 6000, proxy_validation = 3000;
     int proxy_epochs = 2;
     int augment_shift = 0, augment_flip = 0;  // full training only
@@ -124,13 +138,15 @@ options parse(int argc, char** argv) {
                                 "/usr/share/datasets/fashion-mnist, package dataset-fashion-mnist)")
         .flag("--out", o.out, "run directory: checkpoint, log, reports; rerun to resume")
         .flag("--evaluations", o.evaluations, "search budget in evaluations (0: generations while they fit --search-share of --minutes)")
-        .flag("--search-share", o.search_share, "share of --minutes for the search (0: 0.4 up to 15 minutes, 0.3 beyond)")
+        .flag("--search-share", o.search_share, "share of --minutes for the search")
         .flag("--final-epochs", o.final_epochs, "epochs of the full trainings (0: what fits the rest of --minutes)")
         .flag("--objective", o.objective, "second objective, minimised: macs, or latency (host lookup table, µs at batch 1)")
         .flag("--max-mmacs", o.max_mmacs, "MAC budget of a candidate, in millions")
         .flag("--max-latency-us", o.max_latency_us, "latency budget of a candidate, lookup-table µs at batch 1 (0: none)")
         .flag("--population", o.population, "NSGA-II population and children per generation")
-        .flag("--top", o.top, "front members by validation accuracy trained fully")
+        .flag("--candidates", o.candidates, "networks of the final selection, the best of as many MAC bands (0: 3 up to 15 minutes, 9 beyond)")
+        .flag("--candidate-range", o.candidate_range, "the MAC bands span the largest evaluated network's MACs down to 1/R of them")
+        .flag("--eta", o.eta, "successive halving: the best 1/eta of a rung go on")
         .flag("--proxy-train", o.proxy_train, "training images of a candidate's proxy training")
         .flag("--proxy-validation", o.proxy_validation, "images held out of the training set to score candidates")
         .flag("--proxy-epochs", o.proxy_epochs, "epochs of a candidate's proxy training")
@@ -143,13 +159,15 @@ options parse(int argc, char** argv) {
     need(o.minutes >= 0.5, "--minutes must be at least 0.5");
     need(o.threads >= 1, "--threads must be at least 1");
     need(!o.out.empty(), "--out needs a directory name");
-    need(o.search_share >= 0 && o.search_share <= 0.8, "--search-share must be 0 (automatic) or a fraction of --minutes up to 0.8");
+    need(o.search_share >= 0.05 && o.search_share <= 0.8, "--search-share must be a fraction of --minutes from 0.05 to 0.8");
     need(o.final_epochs >= 0, "--final-epochs must be at least 1 (or 0: from the time budget)");
     need(o.objective == "macs" || o.objective == "latency", "--objective is macs or latency, not '" + o.objective + "'");
     need(o.max_mmacs >= 0.2, "--max-mmacs must be at least 0.2 (the smallest network has 0.13 M MACs)");
     need(o.max_latency_us >= 0, "--max-latency-us must be >= 0 (0: no latency budget)");
     need(o.population >= 4, "--population must be at least 4");
-    need(o.top >= 1, "--top must be at least 1");
+    if (o.candidates == 0) o.candidates = o.minutes <= 15.0 ? 3 : 9;
+    need(o.candidate_range >= 1, "--candidate-range must be at least 1 (1: only networks as large as the largest)");
+    need(o.eta >= 1.5 && o.eta <= 10, "--eta must be between 1.5 and 10 (3 is usual)");
     need(o.proxy_train >= 100 && o.proxy_validation >= 100, "--proxy-train and --proxy-validation must be at least 100");
     need(o.proxy_epochs >= 1, "--proxy-epochs must be at least 1");
     need(o.augment_shift >= 0 && o.augment_shift <= 8, "--augment-shift must be 0 (none) to 8 pixels");
@@ -211,7 +229,7 @@ int main(int argc, char** argv) try {
                                .crossover_probability = 0.9, .mutation_decisions = 1},
                               at::seed{o.seed}, fashion::boundary_seeds<space>(std::min<std::size_t>(8, o.population / 2),
                                                                                lenet_macs));
-    const double share = o.search_share > 0 ? o.search_share : o.minutes <= 15.0 ? 0.4 : 0.3;
+    const double share = o.search_share;
     const double search_end = share * budget_s, search_deadline_s = (share + 0.1) * budget_s;
     auto evaluate = [&](const genotype& g) -> at::evaluation {
         const at::cost c = space::cost_of(g);
@@ -272,92 +290,159 @@ int main(int argc, char** argv) try {
     const std::vector<std::size_t> front = strategy.pareto_front();
     std::printf("search: %zu evaluations, %zu on the front, %.0f s\n", history.size(), front.size(), search_seconds);
 
-    // ---- finalists ----------------------------------------------------------------------------------
-    std::vector<std::size_t> by_accuracy;
-    for (std::size_t i : front)
-        if (history[i].result.feasible()) by_accuracy.push_back(i);
-    auto more_accurate = [&](std::size_t a, std::size_t b) {
-        return history[a].result.objectives[0] > history[b].result.objectives[0];
-    };
-    std::stable_sort(by_accuracy.begin(), by_accuracy.end(), more_accurate);
-    if (by_accuracy.empty())
+    // ---- candidates of the final selection ---------------------------------------------------------
+    // Short proxies under-rate large networks that train slowly at first (benchmarks/RESULTS.md: a 4.7 M
+    // MAC network ranked last by every proxy of 2–4 epochs scores best after 40), so the front alone
+    // would not offer them: the candidates are the most accurate network of each of --candidates MAC
+    // bands up to the budget, and successive halving on real trainings picks among them.
+    std::vector<std::size_t> unique;  // first evaluation of each distinct feasible genotype
+    for (std::size_t i = 0; i < history.size(); ++i) {
+        bool seen = false;
+        for (std::size_t j : unique) seen = seen || history[j].genotype == history[i].genotype;
+        if (!seen && history[i].result.feasible() && !history[i].result.metrics.count("untrained")) unique.push_back(i);
+    }
+    if (unique.empty())
         throw at::error("fashion_search: the search found no feasible network; raise --max-mmacs or --max-latency-us");
-    std::vector<finalist> finals;
-    auto add_searched = [&](std::size_t i, const std::string& name) {
-        for (const auto& f : finals)
-            if (f.g == history[i].genotype) return;
-        finalist f{.name = name, .g = history[i].genotype, .validation_accuracy = history[i].result.objectives[0]};
+    std::vector<std::size_t> macs_of, chosen;
+    std::vector<double> accuracy_of;
+    for (std::size_t i : unique) {
+        macs_of.push_back(space::cost_of(history[i].genotype).macs);
+        accuracy_of.push_back(history[i].result.objectives[0]);
+    }
+    for (std::size_t k : fashion::band_candidates(macs_of, accuracy_of, o.candidates, o.candidate_range)) chosen.push_back(unique[k]);
+    std::vector<finalist> candidates;
+    for (std::size_t i : chosen) {
+        finalist f{.name = "", .g = history[i].genotype, .validation_accuracy = history[i].result.objectives[0]};
         const auto c = cache.find(history[i].genotype);
         f.proxy_seconds = c == cache.end() ? 0.0 : c->second.seconds;
-        finals.push_back(f);
-    };
-    for (std::size_t k = 0; k < std::min(o.top, by_accuracy.size()); ++k)
-        add_searched(by_accuracy[k], "search #" + std::to_string(k + 1));
-    std::optional<std::size_t> small;  // the most accurate evaluated network within LeNet-5's MACs
-    for (std::size_t i = 0; i < history.size(); ++i)
-        if (history[i].result.feasible() && space::cost_of(history[i].genotype).macs <= lenet_macs &&
-            (!small || more_accurate(i, *small)))
-            small = i;
-    if (small) add_searched(*small, "search small");
-    // Baselines: proxy-evaluated with the same settings, so they can be placed on the front's plot.
-    const genotype hand_g = at::parse_text<space>(hand_cnn_text);
-    finals.push_back(fashion::proxy_baseline<space, genotype>("hand CNN", proxy, hand_g, proxy_settings,
-                                                              out / "final" / "hand_cnn.proxy.json"));
-    finals.back().g = hand_g;
-    finals.push_back(fashion::proxy_baseline<lenet_space, genotype>(
-        "LeNet-5", make_proxy<lenet_space>(split, o), {}, proxy_settings, out / "final" / "lenet5.proxy.json"));
-    for (auto& f : finals) {
-        const at::cost c = f.g ? space::cost_of(*f.g) : lenet_space::cost_of({});
-        f.macs = c.macs;
-        f.params = c.params;
-        if (table) f.lut_us = f.g ? table->lut(*f.g) : lenet_table->lut({});
+        candidates.push_back(f);
     }
+    std::stable_sort(candidates.begin(), candidates.end(), [](const finalist& a, const finalist& b) {
+        return a.validation_accuracy > b.validation_accuracy;
+    });
+    for (std::size_t k = 0; k < candidates.size(); ++k) candidates[k].name = "candidate " + std::to_string(k + 1);
 
-    // ---- full training, one network per thread, longest first -----------------------------------------
+    // References, trained fully with the same recipe: the most accurate evaluated network within
+    // LeNet-5's MACs (does the front beat LeNet-5 on the test set too?), the hand CNN and LeNet-5.
+    std::vector<finalist> refs;
+    std::optional<std::size_t> small;
+    for (std::size_t k = 0; k < unique.size(); ++k)
+        if (macs_of[k] <= lenet_macs && (!small || accuracy_of[k] > accuracy_of[*small])) small = k;
+    if (small) {
+        const std::size_t i = unique[*small];
+        refs.push_back({.name = "search small", .g = history[i].genotype,
+                        .validation_accuracy = history[i].result.objectives[0]});
+    }
+    const genotype hand_g = at::parse_text<space>(hand_cnn_text);
+    refs.push_back(fashion::proxy_baseline<space, genotype>("hand CNN", proxy, hand_g, proxy_settings,
+                                                            out / "final" / "hand_cnn.proxy.json"));
+    refs.back().g = hand_g;
+    refs.push_back(fashion::proxy_baseline<lenet_space, genotype>(
+        "LeNet-5", make_proxy<lenet_space>(split, o), {}, proxy_settings, out / "final" / "lenet5.proxy.json"));
+    for (auto* list : {&candidates, &refs})
+        for (auto& f : *list) {
+            const at::cost c = f.g ? space::cost_of(*f.g) : lenet_space::cost_of({});
+            f.macs = c.macs;
+            f.params = c.params;
+            if (table) f.lut_us = f.g ? table->lut(*f.g) : lenet_table->lut({});
+        }
+
+    // ---- plan: the final epochs E that fit the time left --------------------------------------------
+    // Every network trains on the training images minus the validation images, so that the selection
+    // scores on images no training saw; the test set only reports.
+    const at::proxy_split full = at::split_training_set(train, train.size() - o.proxy_validation, o.proxy_validation,
+                                                        at::seed{o.seed});  // the proxy's validation images again
+    const std::size_t rungs = fashion::halving_rungs(candidates.size(), o.eta);
     if (o.final_epochs) pl.final_epochs = o.final_epochs;
-    const at::augmentation augment{.shift = o.augment_shift, .hflip = o.augment_flip == 1};
-    std::vector<double> per_epoch;  // timed on a short training (only needed to plan)
-    for (const auto& f : finals)
-        per_epoch.push_back(pl.final_epochs ? 1.0
-                            : f.g       ? fashion::seconds_per_epoch<space>(*f.g, train, test)
-                                        : fashion::seconds_per_epoch<lenet_space>({}, train, test));
-    std::vector<std::size_t> order(finals.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return per_epoch[a] > per_epoch[b]; });
     if (!pl.final_epochs) {
-        std::vector<double> load(o.threads, 0.0);  // longest-processing-time schedule of one epoch
-        for (std::size_t i : order) *std::min_element(load.begin(), load.end()) += per_epoch[i];
-        const double makespan = *std::max_element(load.begin(), load.end());
+        auto timed = [&](const finalist& f) {
+            return f.g ? fashion::seconds_per_epoch<space>(*f.g, full.train, full.validation)
+                       : fashion::seconds_per_epoch<lenet_space>({}, full.train, full.validation);
+        };
+        std::vector<double> cand_epoch, ref_epoch;
+        for (const auto& f : candidates) cand_epoch.push_back(timed(f));
+        for (const auto& f : refs) ref_epoch.push_back(timed(f));
         // 5% margin: each epoch is timed alone, but the trainings share the cores (and caches); a
         // 30-minute run planned without a margin overran by 3 minutes on shared cores.
         const double left = 0.95 * (budget_s - elapsed()) - 20.0;
-        pl.final_epochs = std::clamp(int(left / makespan), 1, 40);
+        pl.final_epochs = 1;
+        for (int e = 40; e > 1; --e)
+            if (fashion::finals_seconds(cand_epoch, ref_epoch, fashion::halving_epochs(e, rungs, o.eta), o.eta,
+                                        o.threads) <= left) {
+                pl.final_epochs = e;
+                break;
+            }
         fashion::write_plan(plan_path, pl);
     }
-    std::printf("full training: %zu networks, %d epochs each, on %zu threads\n", finals.size(), pl.final_epochs,
+    const at::augmentation augment{.shift = o.augment_shift, .hflip = o.augment_flip == 1};
+    const std::vector<double> budgets = fashion::halving_epochs(pl.final_epochs, rungs, o.eta);
+    std::printf("final selection: successive halving of %zu candidates (eta %g) over rungs of", candidates.size(), o.eta);
+    for (double b : budgets) std::printf(" %g", b);
+    std::printf(" epochs (the last beside %zu reference networks trained as long); %zu threads\n", refs.size(),
                 o.threads);
     std::fflush(stdout);
     std::mutex print;
+    fashion::halving_trainer<space> halving({.train = &full.train, .validation = &full.validation, .test = &test,
+                                             .epochs = pl.final_epochs, .augment = augment, .seed = o.seed,
+                                             .dir = out / "final", .print = &print},
+                                            candidates);
+    // The selection's rungs but the last; the last (the full trainings of its candidates) runs beside the
+    // references, one network per thread, so no core waits for a lone training.
+    std::vector<std::vector<double>> scores(candidates.size());  // per candidate, one per rung reached
+    const std::vector<std::size_t> sizes = at::halving_rung_sizes(candidates.size(), budgets.size(), o.eta);
+    std::vector<std::size_t> last_rung(candidates.size());
+    for (std::size_t c = 0; c < last_rung.size(); ++c) last_rung[c] = c;
+    if (budgets.size() > 1) {
+        std::vector<double> cost;
+        for (const auto& f : candidates) cost.push_back(double(f.macs));
+        const at::halving_result early = at::successive_halving(
+            candidates.size(),
+            {.budgets = {budgets.begin(), budgets.end() - 1}, .eta = o.eta, .threads = o.threads, .cost = cost},
+            std::ref(halving));
+        scores = early.scores;
+        last_rung.assign(early.rungs.back().begin(), early.rungs.back().begin() + std::ptrdiff_t(sizes.back()));
+    }
+    std::vector<finalist*> jobs;  // dearest first: the candidates, then the references by MACs
+    for (std::size_t c : last_rung) jobs.push_back(&candidates[c]);
+    std::vector<finalist*> by_macs;
+    for (auto& f : refs) by_macs.push_back(&f);
+    std::stable_sort(by_macs.begin(), by_macs.end(), [](auto* x, auto* y) { return x->macs > y->macs; });
+    jobs.insert(jobs.end(), by_macs.begin(), by_macs.end());
+    std::vector<double> final_score(candidates.size(), 0.0);
     {
         at::thread_pool pool(o.threads);
         std::atomic<std::size_t> next{0};
-        pool.parallel_for(std::min(o.threads, finals.size()), [&](std::size_t) {
-            for (std::size_t k; (k = next.fetch_add(1)) < order.size();) {
-                finalist& f = finals[order[k]];
-                if (f.g)
-                    fashion::train_fully<space>(f, *f.g, train, test, pl.final_epochs, augment, o.seed, out / "final",
-                                                print);
-                else
-                    fashion::train_fully<lenet_space>(f, {}, train, test, pl.final_epochs, augment, o.seed, out / "final",
-                                                      print);
+        pool.parallel_for(std::min(o.threads, jobs.size()), [&](std::size_t) {
+            for (std::size_t k; (k = next.fetch_add(1)) < jobs.size();) {
+                finalist& f = *jobs[k];
+                if (k < last_rung.size()) {
+                    const std::size_t c = last_rung[k];
+                    final_score[c] = halving(at::halving_step{
+                        .candidate = c, .rung = budgets.size() - 1, .budget = budgets.back(),
+                        .previous_budget = budgets.size() > 1 ? budgets[budgets.size() - 2] : 0.0, .threads = 1});
+                } else if (f.g) {
+                    fashion::train_fully<space>(f, *f.g, full.train, test, pl.final_epochs, augment, o.seed,
+                                                out / "final", print);
+                } else {
+                    fashion::train_fully<lenet_space>(f, {}, full.train, test, pl.final_epochs, augment, o.seed,
+                                                      out / "final", print);
+                }
             }
         });
     }
+    std::size_t winner = last_rung.front();  // the best validation accuracy of the last rung (ties: rank order)
+    for (std::size_t c : last_rung) {
+        scores[c].push_back(final_score[c]);
+        if (final_score[c] > final_score[winner]) winner = c;
+    }
+    std::vector<finalist> finals{candidates[winner]};
+    finals.front().name = "search winner";
+    for (const auto& f : refs) finals.push_back(f);
     for (auto& f : finals)  // batch-1 forward latency, one thread, timed now that no training runs
         f.measured_us = f.g ? at::measure_latency<space>(*f.g, lat) : at::measure_latency<lenet_space>({}, lat);
 
     // ---- reports ------------------------------------------------------------------------------------
-    const finalist& best = finals.front();  // the best validation accuracy on the front
+    const finalist& best = finals.front();  // the winner of the final selection
     const finalist& lenet = finals.back();
     at::pareto_report_options<genotype> ro{
         .objective_names = {"validation_accuracy", o.latency() ? "latency_us" : "macs"}, .x = 1, .y = 0,
@@ -379,11 +464,12 @@ int main(int argc, char** argv) try {
     best_json.set("macs", best.macs).set("params", best.params).set("measured_latency_us", best.measured_us);
     if (table) best_json.set("table_latency_us", best.lut_us);
     best_json.set("validation_accuracy", best.validation_accuracy).set("test_accuracy", best.test_accuracy);
+    best_json.set("selection_validation_accuracy", scores[winner].back());
     best_json.set("full_training_epochs", best.epochs);
     at::write_file_atomically(out / "best.json", best_json.dump(2) + "\n");
     {
         auto net = std::make_unique<space::network_type>(at::seed{o.seed});
-        at::load_weights(*net, out / "final" / (fashion::file_key(best) + ".atw"));
+        at::load_weights(*net, halving.weights_path(best));
         at::write_header<space>(*net, *best.g, out / "best_net.hpp", {.name = "best_net"});
     }
 
@@ -405,14 +491,31 @@ int main(int argc, char** argv) try {
           ", seed " + std::to_string(o.seed) + ", " + std::to_string(o.threads) + " threads. Proxy: " +
           std::to_string(o.proxy_epochs) + " epoch(s) on " + std::to_string(o.proxy_train) + " training images, " +
           "validation on " + std::to_string(o.proxy_validation) + " images held out of the training set.\n\n";
-    md += "Full training: all 60,000 training images, " + std::to_string(pl.final_epochs) +
-          " epochs, SGD Nesterov 0.9, lr 0.05 cosine, weight decay 5e-4, batch 64, " +
+    md += "Training recipe: the " + std::to_string(full.train.size()) + " training images not held out, " +
+          std::to_string(pl.final_epochs) + " epochs, SGD Nesterov 0.9, lr 0.05 cosine, weight decay 5e-4, batch 64, " +
           (augment.active() ? "random shifts up to " + std::to_string(augment.shift) + " px" +
                                   (augment.hflip ? " and left-right mirroring" : "")
                             : std::string("no augmentation")) +
           "; test accuracy on the 10,000 "
           "test images (never used for selection). Latency: measured forward, batch 1, one thread" +
           std::string(table ? "; table: the lookup table's sum over the network's layers" : "") + ".\n\n";
+    md += "Final selection: successive halving (eta " + at::format_number(o.eta) + ") of " +
+          std::to_string(candidates.size()) + " candidates, the most accurate evaluated network of each MAC band, " +
+          "trained with the recipe; validation accuracy after each rung's epochs, the best 1/eta go on:\n\n";
+    md += "| candidate | MACs | validation (proxy) |";
+    for (double b : budgets) md += " after " + at::format_number(b) + " ep |";
+    md += "\n|---|---|---|";
+    for (std::size_t k = 0; k < budgets.size(); ++k) md += "---|";
+    md += "\n";
+    for (std::size_t c = 0; c < candidates.size(); ++c) {
+        md += "| " + candidates[c].name + (c == winner ? " (winner)" : "") + " `" +
+              at::to_text<space>(*candidates[c].g) + "` | " + mmacs(candidates[c].macs) + " | " +
+              percent(candidates[c].validation_accuracy) + " |";
+        for (std::size_t k = 0; k < budgets.size(); ++k)
+            md += k < scores[c].size() ? " " + percent(scores[c][k]) + " |" : " |";
+        md += "\n";
+    }
+    md += "\nThe winner and the reference networks on the test set:\n\n";
     md += std::string("| network | MACs | params | ") + (table ? "latency (table) | " : "") +
           "latency (measured) | validation acc (proxy) | test acc | train time |\n|---|---|---|---|---|---|---|" +
           (table ? "---|" : "") + "\n";
@@ -434,7 +537,7 @@ int main(int argc, char** argv) try {
         md += std::string("; the accuracy-latency front ") + (dominates_latency ? "dominates" : "does not dominate") +
               " it (table latency)";
     md += ".\n";
-    md += "Winner (best validation accuracy): `" + at::to_text<space>(*best.g) + "`, " + mmacs(best.macs) +
+    md += "Winner (of the final selection): `" + at::to_text<space>(*best.g) + "`, " + mmacs(best.macs) +
           " MACs, test accuracy " + percent(best.test_accuracy) + "; see best.json and best_net.hpp.\n";
     at::write_file_atomically(out / "report.md", md);
     std::cout << "\n" << md;
