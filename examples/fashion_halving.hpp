@@ -57,7 +57,7 @@ inline std::vector<double> halving_epochs(int epochs, std::size_t rungs, double 
 // Rungs for n candidates so that the last has one: 1 + ⌈log_eta n⌉.
 inline std::size_t halving_rungs(std::size_t n, double eta) {
     std::size_t r = 1;
-    for (std::size_t m = n; m > 1; m = std::size_t(std::ceil(double(m) / eta - 1e-9))) ++r;
+    for (std::size_t m = n; m > 1; m = at::halving_survivors(m, eta)) ++r;
     return r;
 }
 
@@ -143,20 +143,8 @@ public:
         std::optional<at::thread_pool> pool;
         typename Space::network_type net{at::seed{s_.seed}, step.threads > 1 ? &pool.emplace(step.threads) : nullptr};
         Space::apply(net, *f.g);
-        at::train_options o;
-        o.epochs = epochs;
-        o.batch_size = 64;
-        o.shuffle_seed = at::seed{s_.seed + 1};
-        o.lr_schedule = at::schedule::cosine(epochs);
-        o.augment = s_.augment;
-        if (last)
-            o.on_epoch = [&](const at::epoch_report& r) {
-                std::lock_guard lock(*s_.print);
-                std::printf("  [%s] epoch %d/%d  train loss %.4f  train acc %.2f%%  (%.1f s)\n", f.name.c_str(),
-                            r.epoch + 1, epochs, r.train_loss, 100 * r.train_accuracy, r.seconds);
-                std::fflush(stdout);
-            };
-        at::train(net, *s_.train, recipe_optimizer(), o);
+        at::train(net, *s_.train, recipe_optimizer(),
+                  recipe_options(epochs, s_.augment, s_.seed, f.name, last ? s_.print : nullptr));
         const double score = at::evaluate(net, *s_.validation, 64).accuracy;
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         keep_score(f, epochs, score);

@@ -54,6 +54,26 @@ std::string file_key(const finalist<Genotype>& f) {
 
 inline at::sgd recipe_optimizer() { return {.lr = 0.05f, .momentum = 0.9f, .weight_decay = 5e-4f, .nesterov = true}; }
 
+// The recipe's training options for `epochs` epochs (batch 64, cosine schedule over them, the shuffle
+// seed after `seed`); with `print`, every epoch is reported as "[name] epoch k/E ...".
+inline at::train_options recipe_options(int epochs, const at::augmentation& augment, std::uint64_t seed,
+                                        const std::string& name = {}, std::mutex* print = nullptr) {
+    at::train_options o;
+    o.epochs = epochs;
+    o.batch_size = 64;
+    o.shuffle_seed = at::seed{seed + 1};
+    o.lr_schedule = at::schedule::cosine(epochs);
+    o.augment = augment;
+    if (print)
+        o.on_epoch = [name, epochs, print](const at::epoch_report& r) {
+            std::lock_guard lock(*print);
+            std::printf("  [%s] epoch %d/%d  train loss %.4f  train acc %.2f%%  (%.1f s)\n", name.c_str(), r.epoch + 1,
+                        epochs, r.train_loss, 100 * r.train_accuracy, r.seconds);
+            std::fflush(stdout);
+        };
+    return o;
+}
+
 // Trains g's network of Space on the whole training set with the recipe and sets f's test accuracy;
 // the result and the weights are kept in dir (and a finished result of the same epochs and seed reused).
 template <class Space, class Genotype>
@@ -76,19 +96,7 @@ void train_fully(finalist<Genotype>& f, const typename Space::genotype& g, const
     const auto t0 = std::chrono::steady_clock::now();
     typename Space::network_type net{at::seed{seed}};
     Space::apply(net, g);
-    at::train_options o;
-    o.epochs = epochs;
-    o.batch_size = 64;
-    o.shuffle_seed = at::seed{seed + 1};
-    o.lr_schedule = at::schedule::cosine(epochs);
-    o.augment = augment;
-    o.on_epoch = [&](const at::epoch_report& r) {
-        std::lock_guard lock(print);
-        std::printf("  [%s] epoch %d/%d  train loss %.4f  train acc %.2f%%  (%.1f s)\n", f.name.c_str(), r.epoch + 1,
-                    epochs, r.train_loss, 100 * r.train_accuracy, r.seconds);
-        std::fflush(stdout);
-    };
-    at::train(net, train, recipe_optimizer(), o);
+    at::train(net, train, recipe_optimizer(), recipe_options(epochs, augment, seed, f.name, &print));
     f.test_accuracy = at::evaluate(net, test, 64).accuracy;  // the training batch: no larger workspace
     f.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     f.epochs = epochs;
@@ -113,9 +121,7 @@ double seconds_per_epoch(const typename Space::genotype& g, const at::dataset& t
     const at::dataset part = at::select_samples(train, first);
     typename Space::network_type net{at::seed{1}};
     Space::apply(net, g);
-    at::train_options o;
-    o.epochs = 1;
-    o.batch_size = 64;
+    const at::train_options o = recipe_options(1, {}, 0);
     const std::vector<std::size_t> warm(first.begin(), first.begin() + std::ptrdiff_t(std::min<std::size_t>(256, first.size())));
     at::train(net, at::select_samples(train, warm), recipe_optimizer(), o);  // untimed: allocations, page faults
     const auto t0 = std::chrono::steady_clock::now();

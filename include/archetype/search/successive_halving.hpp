@@ -63,13 +63,15 @@ inline std::vector<double> geometric_budgets(double max, std::size_t count, doub
     return b;
 }
 
-// Candidates reaching each rung of n: n, ⌈n/eta⌉, ⌈n/eta²⌉, … (at least 1).
+// Candidates of a rung of n that go on to the next: ⌈n/eta⌉, at least 1.
+inline std::size_t halving_survivors(std::size_t n, double eta) {
+    return std::max<std::size_t>(1, std::size_t(std::ceil(double(n) / eta - 1e-9)));
+}
+
+// Candidates reaching each rung of n: n, ⌈n/eta⌉, ⌈⌈n/eta⌉/eta⌉, … (at least 1).
 inline std::vector<std::size_t> halving_rung_sizes(std::size_t n, std::size_t rungs, double eta) {
     std::vector<std::size_t> sizes;
-    for (std::size_t k = 0; k < rungs; ++k) {
-        sizes.push_back(n);
-        n = std::max<std::size_t>(1, std::size_t(std::ceil(double(n) / eta - 1e-9)));
-    }
+    for (std::size_t k = 0; k < rungs; ++k, n = halving_survivors(n, eta)) sizes.push_back(n);
     return sizes;
 }
 
