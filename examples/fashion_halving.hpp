@@ -21,6 +21,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -43,12 +44,13 @@ struct halving_settings {
     std::mutex* print = nullptr;
 };
 
-// Epoch budgets of `rungs` rungs ending at E, ⌈E/eta^k⌉-spaced and strictly increasing (fewer rungs
-// when E is too small to space them).
-inline std::vector<double> halving_epochs(int epochs, std::size_t rungs, double eta) {
+// Epoch budgets of `rungs` rungs ending at E, ⌈E/eta^k⌉-spaced, none below first_min (but E), strictly
+// increasing (fewer rungs when E is too small to space them). first_min: short trainings rank small
+// networks first, long ones large networks; the crossover was measured at 5–6 epochs on all images.
+inline std::vector<double> halving_epochs(int epochs, std::size_t rungs, double eta, int first_min = 1) {
     std::vector<double> out;
     for (double b : at::geometric_budgets(double(epochs), rungs, eta)) {
-        const double e = std::max(1.0, std::round(b));
+        const double e = std::min(double(epochs), std::max({1.0, double(first_min), std::round(b)}));
         if (out.empty() || e > out.back()) out.push_back(e);
     }
     return out;
@@ -61,31 +63,44 @@ inline std::size_t halving_rungs(std::size_t n, double eta) {
     return r;
 }
 
-// Up to n of the evaluated networks (macs[i], accuracy[i]): the most accurate of each of n MAC bands
-// log-spaced from 1/range of the largest network's MACs up to them (ties: the lower index), then, for
-// bands without a network, the most accurate ones not yet chosen. Returned in band order.
+// The candidates among the evaluated networks (macs[i], accuracy[i], params[i]): per MAC band (`bands`
+// bands log-spaced from 1/range of the largest network's MACs up to it) the most accurate, and with
+// per_band > 1 also the per_band − 1 with the most parameters among the band's more accurate half
+// (ties: the more accurate, then the lower index). At equal MACs, dense convolutions hold more
+// parameters than depthwise and MBConv blocks and gain more from long trainings, which a 2-epoch proxy
+// does not see (benchmarks/RESULTS.md, learning curves). Then, while fewer than bands · per_band are
+// chosen (bands without networks), the most accurate ones not yet chosen. Returned in band order.
 inline std::vector<std::size_t> band_candidates(const std::vector<std::size_t>& macs,
-                                                const std::vector<double>& accuracy, std::size_t n, double range) {
+                                                const std::vector<double>& accuracy,
+                                                const std::vector<std::size_t>& params, std::size_t bands,
+                                                std::size_t per_band, double range) {
     std::vector<std::size_t> out;
-    if (macs.empty() || n == 0) return out;
+    if (macs.empty() || bands == 0 || per_band == 0) return out;
     const double hi = double(*std::max_element(macs.begin(), macs.end()));
     const double lo = std::max(double(*std::min_element(macs.begin(), macs.end())), hi / range);
-    const double ratio = std::pow(hi / lo, 1.0 / double(n));
+    const double ratio = std::pow(hi / lo, 1.0 / double(bands));
     auto chosen = [&](std::size_t i) { return std::find(out.begin(), out.end(), i) != out.end(); };
-    for (std::size_t b = 0; b < n; ++b) {
-        const double a = lo * std::pow(ratio, double(b)), z = b + 1 == n ? hi : lo * std::pow(ratio, double(b + 1));
-        std::optional<std::size_t> best;
+    auto more_accurate = [&](std::size_t x, std::size_t y) { return accuracy[x] > accuracy[y]; };
+    for (std::size_t b = 0; b < bands; ++b) {
+        const double a = lo * std::pow(ratio, double(b));
+        const double z = b + 1 == bands ? hi : lo * std::pow(ratio, double(b + 1));
+        std::vector<std::size_t> members;  // index order
         for (std::size_t i = 0; i < macs.size(); ++i)
-            if (double(macs[i]) >= a && (double(macs[i]) < z || (b + 1 == n && double(macs[i]) <= z)) &&
-                (!best || accuracy[i] > accuracy[*best]))
-                best = i;
-        if (best && !chosen(*best)) out.push_back(*best);
+            if (double(macs[i]) >= a && (double(macs[i]) < z || (b + 1 == bands && double(macs[i]) <= z)))
+                members.push_back(i);
+        if (members.empty()) continue;
+        std::stable_sort(members.begin(), members.end(), more_accurate);
+        if (!chosen(members.front())) out.push_back(members.front());
+        members.resize((members.size() + 1) / 2);  // the more accurate half, the favourite first
+        std::stable_sort(members.begin(), members.end(), [&](auto x, auto y) { return params[x] > params[y]; });
+        for (std::size_t k = 0, added = 1; k < members.size() && added < per_band; ++k)
+            if (!chosen(members[k])) out.push_back(members[k]), ++added;
     }
     std::vector<std::size_t> rest(macs.size());
     for (std::size_t i = 0; i < rest.size(); ++i) rest[i] = i;
-    std::stable_sort(rest.begin(), rest.end(), [&](auto x, auto y) { return accuracy[x] > accuracy[y]; });
+    std::stable_sort(rest.begin(), rest.end(), more_accurate);
     for (std::size_t i : rest)
-        if (out.size() < n && !chosen(i)) out.push_back(i);
+        if (out.size() < bands * per_band && !chosen(i)) out.push_back(i);
     return out;
 }
 
@@ -148,6 +163,10 @@ public:
         const double score = at::evaluate(net, *s_.validation, 64).accuracy;
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         keep_score(f, epochs, score);
+        {
+            std::lock_guard lock(files_);
+            epoch_seconds_[step.candidate] = seconds / epochs;
+        }
         if (last) {
             f.train_seconds = seconds;
             finish(f, net);
@@ -157,6 +176,17 @@ public:
                     100 * score, epochs, seconds);
         std::fflush(stdout);
         return score;
+    }
+
+    // The last rung's epochs, when planned again after the early rungs (at least the early rungs' E).
+    void set_final_epochs(int epochs) { s_.epochs = epochs; }
+
+    // Wall seconds per epoch of the candidate's last training here, its cores shared with the other
+    // trainings of its rung (0 when it was not trained in this process: a kept score was reused).
+    double measured_epoch_seconds(std::size_t candidate) const {
+        std::lock_guard lock(files_);
+        const auto it = epoch_seconds_.find(candidate);
+        return it == epoch_seconds_.end() ? 0.0 : it->second;
     }
 
     // The files of a candidate's selection: its rung scores, and for the winner the weights and result.
@@ -217,7 +247,8 @@ private:
 
     halving_settings s_;
     std::vector<finalist<genotype>>& candidates_;
-    mutable std::mutex files_;
+    mutable std::mutex files_;                     // the files, and epoch_seconds_
+    std::map<std::size_t, double> epoch_seconds_;  // candidate -> wall seconds per epoch, shared cores
 };
 
 }  // namespace fashion

@@ -9,7 +9,9 @@
 // flag saying whether that number is final, and the final epochs. boundary_seeds<Space>(n, cap) is up
 // to n distinct genotypes at the low-MAC boundary of the space: the smallest-MAC genotype of each
 // pair of alternatives of the decisions "width" and "head" (in that order), then genotypes of at most
-// `cap` MACs spread evenly over their MAC range (deterministic: no randomness). Not part of the library: examples only.
+// `cap` MACs spread evenly over their MAC range (deterministic: no randomness); capacity_seeds<Space>(cap)
+// the other end: per width and head, the network with the most parameters within `cap` MACs. Not part
+// of the library: examples only.
 #pragma once
 
 #include <algorithm>
@@ -157,7 +159,8 @@ finalist<Genotype> proxy_baseline(const std::string& name, const at::proxy_train
 struct plan {
     std::size_t evaluations = 0;  // planned search evaluations (0: none yet)
     bool search_final = false;    // evaluations is the search's final budget
-    int final_epochs = 0;
+    int final_epochs = 0;         // E of the selection's early rungs (as if the dearest candidates went on)
+    int last_epochs = 0;          // the last rung's and the references' epochs (0: not planned yet)
 };
 inline plan read_plan(const fs::path& p) {
     plan r;
@@ -166,12 +169,14 @@ inline plan read_plan(const fs::path& p) {
     if (const at::json* v = j.find("evaluations")) r.evaluations = std::size_t(v->as_integer());
     if (const at::json* v = j.find("search_final")) r.search_final = v->as_bool();
     if (const at::json* v = j.find("final_epochs")) r.final_epochs = int(v->as_integer());
+    if (const at::json* v = j.find("last_epochs")) r.last_epochs = int(v->as_integer());
     return r;
 }
 inline void write_plan(const fs::path& p, const plan& r) {
     at::json j = at::json::object();
     if (r.evaluations) j.set("evaluations", r.evaluations).set("search_final", r.search_final);
     if (r.final_epochs) j.set("final_epochs", r.final_epochs);
+    if (r.last_epochs) j.set("last_epochs", r.last_epochs);
     at::write_file_atomically(p, j.dump(2) + "\n");
 }
 
@@ -201,6 +206,34 @@ std::vector<typename Space::genotype> boundary_seeds(std::size_t n, std::size_t 
     const std::size_t picks = n > out.size() ? n - out.size() : 0;
     for (std::size_t k = 0; k < picks && !under.empty(); ++k)  // quantiles (2k+1)/(2·picks) of the MAC order
         add(under[std::min(under.size() - 1, (2 * k + 1) * under.size() / (2 * picks))].second);
+    return out;
+}
+
+// Up to one genotype per pair of alternatives of "width" and "head": the one with the most parameters
+// among those of at most `cap` MACs (ties: fewer MACs, then the lower index). The other end of the
+// budget from boundary_seeds: a search that breeds from the accuracy-MACs front and a 2-epoch proxy
+// both favour small networks, so without these the largest networks the budget allows, the ones that
+// gain most from long trainings, are hardly ever trained.
+template <class Space>
+std::vector<typename Space::genotype> capacity_seeds(std::size_t cap) {
+    using genotype = typename Space::genotype;
+    const std::size_t width = Space::find("width"), head = Space::find("head");
+    const std::size_t heads = Space::decisions[head].size;
+    std::vector<std::optional<genotype>> best(Space::decisions[width].size * heads);
+    std::vector<at::cost> best_cost(best.size());
+    const std::uint64_t count = Space::cardinality.to_u64();
+    for (std::uint64_t i = 0; i < count; ++i) {
+        const genotype g = Space::from_index(at::big_count(i));
+        const at::cost c = Space::cost_of(g);
+        const std::size_t slot = g[width] * heads + g[head];
+        if (c.macs > cap) continue;
+        const at::cost& b = best_cost[slot];
+        if (!best[slot] || c.params > b.params || (c.params == b.params && c.macs < b.macs))
+            best[slot] = g, best_cost[slot] = c;
+    }
+    std::vector<genotype> out;
+    for (const auto& g : best)
+        if (g) out.push_back(*g);
     return out;
 }
 

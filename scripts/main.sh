@@ -3,8 +3,8 @@
 # (g++ 12, Release, in build/main) and runs it: a neural architecture search (NSGA-II, validation
 # accuracy vs MACs, or vs lookup-table latency with --objective latency) over archetype::fashion_mnist_space
 # on Fashion-MNIST (/usr/share/datasets/fashion-mnist, from the package dataset-fashion-mnist), validation
-# held out of the training set; then a final selection by successive halving on real trainings among the
-# best networks of 9 MAC bands, and the winner, the best network within LeNet-5's MACs, a hand-designed
+# held out of the training set; then a final selection by successive halving on real trainings among
+# candidates from 3 MAC bands, and the winner, the best network within LeNet-5's MACs, a hand-designed
 # CNN and LeNet-5 trained with one recipe and compared on the test set. About 14 minutes on 2 cores by
 # default. Writes runs/fashion/: report.md, pareto.csv, pareto.svg, best.json,
 # best_net.hpp, the search checkpoint and log; rerunning resumes.
