@@ -144,8 +144,7 @@ public:
         : s_(std::move(s)), candidates_(candidates) {}
 
     std::string settings_text() const {
-        return "seed=" + std::to_string(s_.seed) + ",shift=" +
-               std::to_string(s_.augment.shift) + ",flip=" + std::to_string(int(s_.augment.hflip)) +
+        return "seed=" + std::to_string(s_.seed) + ",augment=" + augment_key(s_.augment) +
                ",train=" + std::to_string(s_.train->size()) + ",validation=" + std::to_string(s_.validation->size());
     }
 

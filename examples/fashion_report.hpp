@@ -53,7 +53,8 @@ std::string report_markdown(const run_facts& r, const std::vector<finalist<typen
     md += "Training recipe: the " + std::to_string(r.train_images) + " training images not held out, " +
           std::to_string(r.epochs) + " epochs, SGD Nesterov 0.9, lr 0.05 cosine, weight decay 5e-4, batch 64, " +
           (r.augment.active() ? "random shifts up to " + std::to_string(r.augment.shift) + " px" +
-                                    (r.augment.hflip ? " and left-right mirroring" : "")
+                                    (r.augment.hflip ? ", left-right mirroring" : "") +
+                                    (r.augment.erase > 0 ? ", random erasing (p " + at::format_number(r.augment.erase) + ")" : "")
                               : std::string("no augmentation")) +
           "; test accuracy on the 10,000 test images (never used for selection). Latency: measured forward, "
           "batch 1, one thread" +

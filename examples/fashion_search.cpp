@@ -6,7 +6,7 @@
 //                  [--final-epochs E] [--objective macs|latency] [--max-mmacs X] [--max-latency-us U]
 //                  [--population P] [--bands K] [--per-band N] [--candidate-range R] [--eta H]
 //                  [--first-rung-epochs F] [--proxy-train N] [--proxy-validation N] [--proxy-epochs E]
-//                  [--search-share F] [--augment-shift S] [--augment-flip 0|1]
+//                  [--search-share F] [--augment-shift S] [--augment-flip 0|1] [--augment-erase P]
 //
 // Space: archetype::fashion_mnist_space (space/fashion_mnist.hpp, 13,824 networks, 0.13–9.2 M MACs).
 // Strategy: NSGA-II (population P, as many children per generation), objectives validation accuracy
@@ -59,7 +59,8 @@
 // budgets, --augment-shift 2 --augment-flip 1 make every training after the search augment (random shifts of up to
 // 2 pixels with zeros shifted in, random mirroring): at 40 epochs it kept networks from overfitting
 // (99% train accuracy without) and added 0.1–1.5 points, except to the smallest networks, which it cost
-// 1.2 (benchmarks/RESULTS.md). The 2-epoch proxies never augment (they rank, not converge).
+// 1.2 (benchmarks/RESULTS.md). --augment-erase P adds random erasing (a zeroed rectangle in a share P
+// of the images; not yet measured here). The 2-epoch proxies never augment (they rank, not converge).
 // Resume: the search is checkpointed after every evaluation (DIR/search.ckpt, log DIR/search.jsonl)
 // and every finished training of the final selection (its score) and of the references is kept
 // (DIR/final/); rerunning with the same flags continues where a killed run stopped and reuses them.
@@ -136,6 +137,7 @@ struct options {
     std::size_t proxy_train = 6000, proxy_validation = 3000;
     int proxy_epochs = 2;
     int augment_shift = 0, augment_flip = 0;  // full training only
+    double augment_erase = 0.0;
     bool latency() const { return objective == "latency"; }
 };
 
@@ -164,7 +166,8 @@ options parse(int argc, char** argv) {
         .flag("--proxy-validation", o.proxy_validation, "images held out of the training set to score candidates")
         .flag("--proxy-epochs", o.proxy_epochs, "epochs of a candidate's proxy training")
         .flag("--augment-shift", o.augment_shift, "full training: random shifts of up to N pixels (0: none; 2 helps at 40 epochs)")
-        .flag("--augment-flip", o.augment_flip, "full training: random left-right mirroring (1) or none (0)");
+        .flag("--augment-flip", o.augment_flip, "full training: random left-right mirroring (1) or none (0)")
+        .flag("--augment-erase", o.augment_erase, "full training: probability of random erasing (a zeroed rectangle of 2-40% of the image; 0: none)");
     args.parse(argc, argv);
     auto need = [&](bool ok, const std::string& why) {
         if (!ok) args.fail(why);
@@ -189,6 +192,7 @@ options parse(int argc, char** argv) {
     need(o.proxy_epochs >= 1, "--proxy-epochs must be at least 1");
     need(o.augment_shift >= 0 && o.augment_shift <= 8, "--augment-shift must be 0 (none) to 8 pixels");
     need(o.augment_flip == 0 || o.augment_flip == 1, "--augment-flip is 1 (mirror at random) or 0 (never)");
+    need(o.augment_erase >= 0 && o.augment_erase <= 1, "--augment-erase is a probability from 0 (never) to 1");
     return o;
 }
 
@@ -402,7 +406,8 @@ int main(int argc, char** argv) try {
         pl.final_epochs = fitting_epochs(cand_epoch, rungs);
         fashion::write_plan(plan_path, pl);
     }
-    const at::augmentation augment{.shift = o.augment_shift, .hflip = o.augment_flip == 1};
+    const at::augmentation augment{.shift = o.augment_shift, .hflip = o.augment_flip == 1,
+                                   .erase = float(o.augment_erase)};
     std::vector<double> budgets = fashion::halving_epochs(pl.final_epochs, rungs, o.eta, o.first_rung_epochs);
     std::printf("final selection: successive halving of %zu candidates (eta %g) over rungs of", candidates.size(), o.eta);
     for (double b : budgets) std::printf(" %g", b);

@@ -76,14 +76,20 @@ inline at::train_options recipe_options(int epochs, const at::augmentation& augm
     return o;
 }
 
+// The augmentation of a training, as it keys kept results: "shift 2, flip" (", erase 0.5" when erasing).
+inline std::string augment_key(const at::augmentation& a) {
+    char erase[48] = "";
+    if (a.erase > 0.0f) std::snprintf(erase, sizeof erase, ", erase %g", double(a.erase));
+    return "shift " + std::to_string(a.shift) + (a.hflip ? ", flip" : ", no flip") + erase;
+}
+
 // Trains g's network of Space on the whole training set with the recipe and sets f's test accuracy;
 // the result and the weights are kept in dir (and a finished result of the same epochs and seed reused).
 template <class Space, class Genotype>
 void train_fully(finalist<Genotype>& f, const typename Space::genotype& g, const at::dataset& train,
                  const at::dataset& test, int epochs, const at::augmentation& augment, std::uint64_t seed,
                  const fs::path& dir, std::mutex& print) {
-    const std::string augment_text =
-        "shift " + std::to_string(augment.shift) + (augment.hflip ? ", flip" : ", no flip");
+    const std::string augment_text = augment_key(augment);
     const fs::path result_path = dir / (file_key(f) + ".json");
     if (fs::exists(result_path) && fs::exists(dir / (file_key(f) + ".atw"))) {
         const at::json r = at::read_json_file(result_path);

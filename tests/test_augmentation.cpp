@@ -1,7 +1,8 @@
 // Training-time augmentation (train/dataset.hpp): shift_and_flip against hand-made images, and a
 // shuffled batch_loader with augmentation: every sample is its source shifted within ±shift (zeros
 // shifted in) and mirrored or not, both outcomes occur, the draws follow (seed, epoch, position) only,
-// no augmentation gives the plain batches, and a bad shift throws archetype::error.
+// no augmentation gives the plain batches, a bad shift throws archetype::error; erasing zeroes one
+// rectangle (2–40% of the image) in about `erase` of the samples and leaves the other draws unchanged.
 #include <doctest/doctest.h>
 
 #include <set>
@@ -113,4 +114,62 @@ TEST_CASE("no augmentation gives the plain shuffled batches; a shift the image c
     CHECK_THROWS_AS(at::batch_loader(d, 16, at::seed{3}, 1, {.shift = 5}), at::error);  // H = 5
     CHECK_THROWS_AS(at::batch_loader(d, 16, at::seed{3}, 1, {.shift = -1}), at::error);
     CHECK_NOTHROW(at::batch_loader(d, 16, at::seed{3}, 1, {.shift = 4}));
+}
+
+TEST_CASE("erase zeroes one rectangle of every channel") {
+    const shape s{2, 3, 4};
+    std::vector<float> x(s.size(), 1.0f);
+    at::erase(x.data(), s, {.top = 1, .left = 2, .h = 2, .w = 1});  // rows 1–2, column 2
+    for (int c = 0; c < 2; ++c)
+        for (int h = 0; h < 3; ++h)
+            for (int w = 0; w < 4; ++w)
+                CHECK(x[std::size_t((c * 3 + h) * 4 + w)] == ((h >= 1 && w == 2) ? 0.0f : 1.0f));
+}
+
+TEST_CASE("erasing boxes: 2–40% of the image, aspect ratio within [0.3, 3.3] up to rounding, inside") {
+    const shape s{1, 28, 28};
+    at::rng g(at::seed{5});
+    double covered = 0.0;
+    for (int i = 0; i < 2000; ++i) {
+        const at::erase_box b = at::draw_erase_box(g, s);
+        REQUIRE(b.h >= 1);  // on 28×28 a box that fits is found
+        CHECK(b.top >= 0);
+        CHECK(b.left >= 0);
+        CHECK(b.top + b.h <= 28);
+        CHECK(b.left + b.w <= 28);
+        const double area = double(b.h * b.w) / (28.0 * 28.0), ratio = double(b.h) / b.w;
+        CHECK(area >= 0.015);  // 2% of 784 = 15.7 pixels, less a rounding of each side
+        CHECK(area <= 0.45);
+        CHECK(ratio >= 0.3 * 0.75);
+        CHECK(ratio <= 3.3 / 0.75);
+        covered += area;
+    }
+    CHECK(covered / 2000 > 0.15);  // the mean of U(0.02, 0.4) is 0.21; boxes too tall or wide are redrawn
+    CHECK(covered / 2000 < 0.25);
+}
+
+TEST_CASE("a loader with erase: shift and flip draws unchanged, one zero rectangle in about erase of the samples") {
+    const at::dataset d = make_images(200);  // pixel values are all nonzero
+    at::batch_loader plain(d, 50, at::seed{9}, 2, {.shift = 1, .hflip = true});
+    at::batch_loader erasing(d, 50, at::seed{9}, 2, {.shift = 1, .hflip = true, .erase = 0.5f});
+    std::size_t erased = 0;
+    for (std::size_t i = 0; i < plain.size(); ++i) {
+        const at::batch a = plain[i];
+        const std::vector<float> xa(a.x, a.x + a.size * d.sample.size());
+        const at::batch b = erasing[i];
+        for (std::size_t j = 0; j < a.size; ++j) {
+            const float* p = xa.data() + j * d.sample.size();
+            const float* q = b.x + j * d.sample.size();
+            std::size_t changed = 0;
+            for (std::size_t k = 0; k < d.sample.size(); ++k) {
+                CHECK((q[k] == p[k] || q[k] == 0.0f));  // the same transform, or erased to 0
+                changed += q[k] != p[k];
+            }
+            erased += changed > 0;
+        }
+    }
+    CHECK(erased > 70);  // about 100 of 200 (a box over shifted-in zeros only may change nothing)
+    CHECK(erased < 130);
+    CHECK_THROWS_AS(at::batch_loader(d, 16, at::seed{3}, 1, {.erase = 1.5f}), at::error);
+    CHECK_THROWS_AS(at::batch_loader(d, 16, at::seed{3}, 1, {.erase = -0.1f}), at::error);
 }

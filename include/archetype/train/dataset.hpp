@@ -10,10 +10,12 @@
 // does not divide (it is used, not dropped); with a seed, the order is a seeded permutation that
 // depends only on (seed, epoch), so runs are reproducible and resumable at any epoch. A shuffled loader
 // may also augment (`augmentation`: random shifts with zeros shifted in, as zero padding + random crop,
-// and left-right mirroring, each drawn per sample from (seed, epoch, position in the epoch)).
+// left-right mirroring and random erasing, each drawn per sample from (seed, epoch, position in the
+// epoch)).
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -146,19 +148,54 @@ struct batch {
 
 // Training-time transforms of image samples. shift: translate by (dy, dx), each uniform in
 // [−shift, shift], zeros shifted in (torchvision's RandomCrop(size, padding=shift) on zero padding);
-// hflip: mirror left-right with probability 1/2 (RandomHorizontalFlip). Both off: no transform.
+// hflip: mirror left-right with probability 1/2 (RandomHorizontalFlip); erase: with this probability,
+// after the shift and flip, set one rectangle of all channels to 0 (random erasing, Zhong et al. 2017,
+// with zeros: the rectangle covers a uniform 2–40% of the image, aspect ratio h/w log-uniform in
+// [0.3, 3.3], position uniform; a draw that does not fit is drawn again, up to 10 times). All off: no
+// transform. The draws of shift and flip come first, so erase = 0 leaves them as they were.
 struct augmentation {
     int shift = 0;
     bool hflip = false;
+    float erase = 0.0f;
 
-    bool active() const { return shift > 0 || hflip; }
-    // Throws archetype::error unless 0 ≤ shift < the smaller side of `sample`.
+    bool active() const { return shift > 0 || hflip || erase > 0.0f; }
+    // Throws archetype::error unless 0 ≤ shift < the smaller side of `sample` and 0 ≤ erase ≤ 1.
     void check(const shape& sample) const {
         if (shift < 0 || shift >= std::min(sample.h, sample.w))
             throw error("augmentation: shift " + std::to_string(shift) + " on samples of shape " + sample.str() +
                         "; use 0 (off) up to " + std::to_string(std::min(sample.h, sample.w) - 1));
+        if (!(erase >= 0.0f && erase <= 1.0f))
+            throw error("augmentation: erase probability " + std::to_string(erase) +
+                        "; use a probability from 0 (off) to 1");
     }
 };
+
+// A rectangle [top, top + h) × [left, left + w) of an image; h = 0 when none.
+struct erase_box {
+    int top = 0, left = 0, h = 0, w = 0;
+};
+
+// The random-erasing rectangle of `augmentation` for an image of s.h × s.w drawn from g (see above).
+inline erase_box draw_erase_box(rng& g, const shape& s) {
+    const float area = float(s.h) * float(s.w);
+    for (int attempt = 0; attempt < 10; ++attempt) {
+        const float a = g.uniform(0.02f, 0.4f) * area;
+        const float ratio = std::exp(g.uniform(std::log(0.3f), std::log(3.3f)));
+        const int h = int(std::lround(std::sqrt(a * ratio))), w = int(std::lround(std::sqrt(a / ratio)));
+        if (h < 1 || w < 1 || h > s.h || w > s.w) continue;
+        const int top = int(g.below(std::uint64_t(s.h - h + 1)));
+        const int left = int(g.below(std::uint64_t(s.w - w + 1)));
+        return {top, left, h, w};
+    }
+    return {};
+}
+
+// Sets the rectangle b of every channel of x (shape s) to 0.
+inline void erase(float* x, const shape& s, const erase_box& b) {
+    for (int c = 0; c < s.c; ++c)
+        for (int h = b.top; h < b.top + b.h; ++h)
+            std::fill_n(x + (std::size_t(c) * s.h + h) * s.w + b.left, b.w, 0.0f);
+}
 
 // dst[c][h][w] = src[c][h + dy][w' + dx] with w' = W − 1 − w when flip, else w; 0 outside the image.
 inline void shift_and_flip(const float* src, float* dst, const shape& s, int dy, int dx, bool flip) {
@@ -212,6 +249,8 @@ public:
                 const int dx = int(g.below(std::uint64_t(span))) - aug_.shift;
                 const bool flip = aug_.hflip && g.below(2) == 1;
                 shift_and_flip(d_->image(k), x_.data() + j * per, d_->sample, dy, dx, flip);
+                if (aug_.erase > 0.0f && g.uniform() < aug_.erase)
+                    erase(x_.data() + j * per, d_->sample, draw_erase_box(g, d_->sample));
             } else {
                 std::copy(d_->image(k), d_->image(k) + per, x_.data() + j * per);
             }
