@@ -379,22 +379,25 @@ int main(int argc, char** argv) try {
     const at::proxy_split full = at::split_training_set(train, train.size() - o.proxy_validation, o.proxy_validation,
                                                         at::seed{o.seed});  // the proxy's validation images again
     const std::size_t rungs = fashion::halving_rungs(candidates.size(), o.eta);
-    if (o.final_epochs) pl.final_epochs = o.final_epochs;
-    if (o.final_epochs) pl.last_epochs = o.final_epochs;
+    if (o.final_epochs) pl.final_epochs = pl.last_epochs = o.final_epochs;
     auto timed = [&](const finalist& f) {
         return f.g ? fashion::seconds_per_epoch<space>(*f.g, full.train, full.validation)
                    : fashion::seconds_per_epoch<lenet_space>({}, full.train, full.validation);
     };
-    std::vector<double> ref_epoch;
+    std::vector<double> ref_epoch;  // the references' seconds per epoch, timed when first needed
+    auto reference_epochs = [&]() -> std::vector<double>& {
+        if (ref_epoch.empty())
+            for (const auto& f : refs) ref_epoch.push_back(timed(f));
+        return ref_epoch;
+    };
     // The largest E (at most 40) whose trainings fit the time left, by finals_seconds's cost model. 5%
     // margin: each epoch is timed alone, but the trainings share the cores (and caches); a 30-minute
     // run planned without a margin overran by 3 minutes on shared cores.
     auto fitting_epochs = [&](const std::vector<double>& cand_epoch, std::size_t rung_count) {
-        if (ref_epoch.empty())
-            for (const auto& f : refs) ref_epoch.push_back(timed(f));
+        const std::vector<double>& ref = reference_epochs();  // timed before the clock is read
         const double left = 0.95 * (budget_s - elapsed()) - 20.0;
         for (int e = 40; e > 1; --e)
-            if (fashion::finals_seconds(cand_epoch, ref_epoch,
+            if (fashion::finals_seconds(cand_epoch, ref,
                                         fashion::halving_epochs(e, rung_count, o.eta, o.first_rung_epochs), o.eta,
                                         o.threads) <= left)
                 return e;
@@ -449,9 +452,7 @@ int main(int argc, char** argv) try {
             survivor_epoch.push_back(measured > 0 ? measured : alone);
             if (measured > 0) shared = std::max(shared, measured / alone);
         }
-        if (ref_epoch.empty())
-            for (const auto& f : refs) ref_epoch.push_back(timed(f));
-        for (double& e : ref_epoch) e *= shared;
+        for (double& e : reference_epochs()) e *= shared;
         pl.last_epochs = std::max(pl.final_epochs, fitting_epochs(survivor_epoch, 1));
         fashion::write_plan(plan_path, pl);
     }
