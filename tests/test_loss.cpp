@@ -68,6 +68,44 @@ TEST_CASE("the gradient agrees with central differences of the mean loss") {
     CHECK(worst < 2e-6);  // O(eps²) truncation of the central difference (seen: 4e-7)
 }
 
+TEST_CASE("label smoothing: hand values, the plain loss at 0, central differences, the range") {
+    const float x[] = {1, 2, 3};
+    const int y[] = {2};
+    float d[3], d0[3], plain[3];
+    const double z = std::exp(1.0) + std::exp(2.0) + std::exp(3.0), eps = 0.3;
+    // target (1 − ε)·onehot + ε/3: loss = log z − Σ t_j x_j
+    const double t[] = {eps / 3, eps / 3, 1 - eps + eps / 3};
+    CHECK(at::cross_entropy(x, y, 1, 3, d, 0.3f) ==
+          doctest::Approx(std::log(z) - (t[0] * 1 + t[1] * 2 + t[2] * 3)).epsilon(1e-7));
+    for (int j = 0; j < 3; ++j) CHECK(d[j] == doctest::Approx(std::exp(j + 1.0) / z - t[j]).epsilon(1e-6));
+    // ε = 0 is bit for bit the one-hot loss
+    CHECK(at::cross_entropy(x, y, 1, 3, d0, 0.0f) == at::cross_entropy(x, y, 1, 3, plain));
+    for (int j = 0; j < 3; ++j) CHECK(d0[j] == plain[j]);
+
+    constexpr std::size_t n = 3, k = 10;
+    at::rng g(at::seed{5});
+    std::vector<float> v(n * k), dv(n * k);
+    for (auto& e : v) e = g.uniform(-4.0f, 4.0f);
+    const int labels[n] = {9, 0, 4};
+    at::cross_entropy(v.data(), labels, n, k, dv.data(), 0.1f);
+    double worst = 0;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        const float keep = v[i], h = 1e-2f;
+        v[i] = keep + h;
+        const double lp = at::cross_entropy(v.data(), labels, n, k, nullptr, 0.1f);
+        v[i] = keep - h;
+        const double lm = at::cross_entropy(v.data(), labels, n, k, nullptr, 0.1f);
+        v[i] = keep;
+        worst = std::max(worst, std::abs((lp - lm) / (double(keep + h) - double(keep - h)) - double(dv[i])));
+    }
+    CHECK(worst < 2e-6);
+
+    CHECK_THROWS_WITH_AS(at::cross_entropy(x, y, 1, 3, nullptr, 1.0f), doctest::Contains("label smoothing 1"),
+                         at::error);
+    CHECK_THROWS_WITH_AS(at::cross_entropy(x, y, 1, 3, nullptr, -0.1f), doctest::Contains("[0, 1)"), at::error);
+    CHECK_THROWS_AS(at::cross_entropy(x, y, 1, 3, nullptr, std::numeric_limits<float>::quiet_NaN()), at::error);
+}
+
 TEST_CASE("a label outside [0, k) names the sample and the fix") {
     const float x[] = {0, 0, 0, 0, 0, 0};
     const int bad[] = {1, 3};

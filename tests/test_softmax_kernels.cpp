@@ -1,5 +1,5 @@
-// SIMD softmax / softmax cross-entropy (kernels/softmax.hpp) against their scalar twins, bit for bit, for
-// row lengths 1..37 (every tail length of an 8-double chunk) and logits spread wide enough to hit the
+// SIMD softmax / softmax cross-entropy (kernels/softmax.hpp, with and without label smoothing) against their
+// scalar twins, bit for bit, for row lengths 1..37 (every tail length of an 8-double chunk) and logits spread wide enough to hit the
 // exponent clamp; and both against a long-double reference (relative 1e-13 for the loss, 1 float ulp
 // for dx and p).
 #include <doctest/doctest.h>
@@ -46,6 +46,11 @@ TEST_CASE("softmax cross-entropy: SIMD equals the scalar twin bit for bit, every
             for (std::size_t s = 0; s < r.n; ++s) bad += !same_bits(ls[s], lv[s]);
             bad += ds != dv;
             bad += ps != pv;
+            // label smoothing 0.1
+            k::softmax_cross_entropy_rows_scalar(r.x.data(), r.labels.data(), ls.data(), ds.data(), 0.2f, r.n, kk, 0.1f);
+            k::softmax_cross_entropy_rows(r.x.data(), r.labels.data(), lv.data(), dv.data(), 0.2f, r.n, kk, 0.1f);
+            for (std::size_t s = 0; s < r.n; ++s) bad += !same_bits(ls[s], lv[s]);
+            bad += ds != dv;
         }
     CHECK(bad == 0);
 }

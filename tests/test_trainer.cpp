@@ -42,6 +42,23 @@ std::vector<float> params_of(Net& n) {
     return {n.params().begin(), n.params().end()};
 }
 
+// The loop train() documents, written out: 2 epochs of batches of 4 shuffled with seed 9, 3 classes.
+template <class Net, class Opt>
+void written_out_training(Net& net, const at::dataset& d, Opt& opt, const at::schedule& sched, float smoothing = 0.0f) {
+    std::vector<float> dlogits(4 * 3);
+    for (int epoch = 0; epoch < 2; ++epoch) {
+        at::batch_loader loader(d, 4, at::seed{9}, std::uint64_t(epoch));
+        for (std::size_t i = 0; i < loader.size(); ++i) {
+            const at::batch bt = loader[i];
+            const float* y = net.forward_raw(bt.x, bt.size, true);
+            at::cross_entropy(y, bt.labels, bt.size, 3, dlogits.data(), smoothing);
+            net.zero_grad();
+            net.backward_raw(dlogits.data());
+            opt.step(net.params(), net.grads(), sched.lr(epoch, opt.lr));
+        }
+    }
+}
+
 }  // namespace
 
 TEST_CASE("train() is the documented loop: shuffled batches, loss, zero_grad, backward, step") {
@@ -52,20 +69,24 @@ TEST_CASE("train() is the documented loop: shuffled batches, loss, zero_grad, ba
     const auto report = at::train(a, d, oa, {.epochs = 2, .batch_size = 4, .shuffle_seed = at::seed{9},
                                              .lr_schedule = sched});
     CHECK(report.steps == 6);  // 10 samples in batches of 4: 4 + 4 + 2, the partial batch is used
-    std::vector<float> dlogits(4 * 3);
-    for (int epoch = 0; epoch < 2; ++epoch) {
-        at::batch_loader loader(d, 4, at::seed{9}, std::uint64_t(epoch));
-        for (std::size_t i = 0; i < loader.size(); ++i) {
-            const at::batch bt = loader[i];
-            const float* y = b.forward_raw(bt.x, bt.size, true);
-            at::cross_entropy(y, bt.labels, bt.size, 3, dlogits.data());
-            b.zero_grad();
-            b.backward_raw(dlogits.data());
-            ob.step(b.params(), b.grads(), sched.lr(epoch, ob.lr));
-        }
-    }
+    written_out_training(b, d, ob, sched);
     CHECK(params_of(a) == params_of(b));  // bit-identical
     CHECK(report.epochs[1].lr == doctest::Approx(0.05));
+}
+
+TEST_CASE("label smoothing: the loop trains on the smoothed loss; outside [0, 1) it is an error") {
+    const at::dataset d = toy_data(10);
+    toy_net a{at::seed{4}}, b{at::seed{4}}, plain{at::seed{4}};
+    at::sgd oa{.lr = 0.1f, .momentum = 0.9f}, ob = oa, op = oa;
+    const at::train_options o{.epochs = 2, .batch_size = 4, .shuffle_seed = at::seed{9}, .label_smoothing = 0.2f};
+    at::train(a, d, oa, o);
+    written_out_training(b, d, ob, at::schedule::constant(), 0.2f);
+    CHECK(params_of(a) == params_of(b));  // bit-identical
+    at::train(plain, d, op, {.epochs = 2, .batch_size = 4, .shuffle_seed = at::seed{9}});
+    CHECK(params_of(a) != params_of(plain));  // the option is not ignored
+    toy_net c{at::seed{4}};
+    CHECK_THROWS_WITH_AS(at::train(c, d, at::sgd{}, {.label_smoothing = 1.0f}),
+                         doctest::Contains("train: cross-entropy: label smoothing 1"), at::error);
 }
 
 TEST_CASE("training is deterministic: same seed, same weights, with or without threads") {

@@ -267,15 +267,18 @@ def batch_norm_case(name, batch, chw, training):
 
 
 # ---------------------------------------------------------------------------------------------- loss
-def cross_entropy_case(name, batch, classes, scale=3.0):
+def cross_entropy_case(name, batch, classes, scale=3.0, label_smoothing=0.0):
+    smoothing = ", label_smoothing=%g" % label_smoothing if label_smoothing else ""
     case = Case("loss", name, "archetype::cross_entropy",
-                "F.cross_entropy(logits, labels) (mean over the batch); labels stored as floats; "
-                "dlogits = d(mean loss)/d(logits)")
+                "F.cross_entropy(logits, labels%s) (mean over the batch); labels stored as floats; "
+                "dlogits = d(mean loss)/d(logits)" % smoothing)
     case.config("batch", batch)
     case.config("classes", classes)
+    if label_smoothing:
+        case.config("label_smoothing", label_smoothing)
     logits = case.uniform((batch, classes), -scale, scale).requires_grad_(True)
     labels = torch.randint(0, classes, (batch,), generator=case.gen)
-    loss = F.cross_entropy(logits, labels)
+    loss = F.cross_entropy(logits, labels, label_smoothing=label_smoothing)
     loss.backward()
     case.array("logits", logits)
     case.array("labels", labels.to(torch.float64))
@@ -359,6 +362,8 @@ def main():
     cross_entropy_case("b3_c7_large", 3, 7, scale=40.0)
     cross_entropy_case("b2_c2", 2, 2)
     cross_entropy_case("b3_c5_huge", 3, 5, scale=300.0)  # exp overflows float32 without the max shift
+    cross_entropy_case("b4_c10_smooth01", 4, 10, label_smoothing=0.1)
+    cross_entropy_case("b3_c7_smooth03_large", 3, 7, scale=40.0, label_smoothing=0.3)
 
     total = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(OUT) for f in fs)
     print("wrote golden files under %s (%d bytes)" % (os.path.normpath(OUT), total))

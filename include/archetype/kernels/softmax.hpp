@@ -3,8 +3,10 @@
 //
 // Contract: logits x [n][k], labels [n] each in [0, k) (the caller validates them; see train/loss.hpp).
 //   softmax_forward:              p = softmax(x) row by row                      (overwrites p)
-//   softmax_cross_entropy_rows:   loss[s] = log Σ_j exp(x[s][j]) − x[s][label[s]]  (overwrites loss)
-//                                 dx = scale · (softmax(x) − onehot(label))     (overwrites dx; dx may be null)
+//   softmax_cross_entropy_rows:   loss[s] = log Σ_j exp(x[s][j]) − Σ_j t_j · x[s][j]   (overwrites loss)
+//                                 dx = scale · (softmax(x) − t)                  (overwrites dx; dx may be null)
+//     with the target t = (1 − ε)·onehot(label) + ε/k for label smoothing ε in [0, 1) (torch's
+//     label_smoothing; ε = 0, the default, is the plain one-hot target and gives the same bits as before).
 // Every row subtracts its maximum (found in index order, as before) before exponentiating, so large logits
 // do not overflow. Exponentials and sums run in double: e_j = exp_d(x_j − max) with Cephes' double exp
 // (a Padé form, ~1 ulp; arguments below −708 give ~1e-308 instead of 0), the same code on scalars and on
@@ -89,6 +91,22 @@ T exp_d(T x) {
     return scale2_d(e, n);
 }
 
+// The target of a class: on (the label) 1 − ε + ε/k, off ε/k; with ε = 0 exactly 1 and 0.
+struct smoothed_target {
+    double on = 1.0, off = 0.0;
+    smoothed_target(double eps, std::size_t k) : on(1.0 - eps + eps / double(k)), off(eps / double(k)) {}
+    double operator()(bool is_label) const { return is_label ? on : off; }
+};
+
+// log Σ exp(x_j − m) − Σ_j t_j (x_j − m) of one row, given sum = Σ exp(x_j − m); the ε-weighted mean
+// of the row is summed in index order, only when ε > 0 (so ε = 0 keeps the plain form's bits).
+inline double row_loss(const float* xs, std::size_t k, double m, double sum, std::size_t y, double eps) {
+    if (eps == 0.0) return std::log(sum) - (double(xs[y]) - m);
+    double mean = 0.0;
+    for (std::size_t j = 0; j < k; ++j) mean += double(xs[j]) - m;
+    return std::log(sum) - (1.0 - eps) * (double(xs[y]) - m) - eps * mean / double(k);
+}
+
 inline double combine8(const double* p) {
     const double a = p[0] + p[4], b = p[1] + p[5], c = p[2] + p[6], d = p[3] + p[7];
     return (a + c) + (b + d);
@@ -156,12 +174,12 @@ inline double exp_sum_simd(const float* xs, std::size_t k, double m) {
     return combine8(p);
 }
 
-// out[j] = float(a·(e_j/sum) − a·onehot_j) for j of the chunk (onehot at `label`, or none if label ≥ k).
+// out[j] = float(a·(e_j/sum − t_j)) for j of the chunk (t as target_of; no label if label ≥ k).
 inline void write_chunk(const chunk8& c, std::size_t j0, std::size_t valid, double sum, double a, std::size_t label,
-                        float* out) {
+                        const smoothed_target& t, float* out) {
     alignas(64) double e[8];
     for (int h = 0; h < chunk8::parts; ++h) store_d(e + h * (8 / chunk8::parts), c.v[h]);
-    for (std::size_t j = 0; j < valid; ++j) out[j] = float(a * (e[j] / sum - (j0 + j == label ? 1.0 : 0.0)));
+    for (std::size_t j = 0; j < valid; ++j) out[j] = float(a * (e[j] / sum - t(j0 + j == label)));
 }
 #endif
 
@@ -179,16 +197,17 @@ inline void softmax_forward_scalar(const float* x, float* p, std::size_t n, std:
 }
 
 inline void softmax_cross_entropy_rows_scalar(const float* x, const int* labels, double* loss, float* dx, float scale,
-                                              std::size_t n, std::size_t k) {
+                                              std::size_t n, std::size_t k, float smoothing = 0.0f) {
     using namespace softmax_detail;
+    const smoothed_target t(smoothing, k);
     for (std::size_t s = 0; s < n; ++s) {
         const float* xs = x + s * k;
         const double m = row_max(xs, k), sum = exp_sum_scalar(xs, k, m);
         const auto y = static_cast<std::size_t>(labels[s]);
-        loss[s] = std::log(sum) - (double(xs[y]) - m);
+        loss[s] = row_loss(xs, k, m, sum, y, smoothing);
         if (dx)
             for (std::size_t j = 0; j < k; ++j)
-                dx[s * k + j] = float(double(scale) * (exp_d(double(xs[j]) - m) / sum - (j == y ? 1.0 : 0.0)));
+                dx[s * k + j] = float(double(scale) * (exp_d(double(xs[j]) - m) / sum - t(j == y)));
     }
 }
 
@@ -201,7 +220,7 @@ inline void softmax_forward(const float* x, float* p, std::size_t n, std::size_t
         const float* xs = x + s * k;
         const double m = row_max(xs, k), sum = exp_sum_simd(xs, k, m);
         for_chunks8(xs, k, m, [&](const chunk8& c, std::size_t j0, std::size_t valid) {
-            write_chunk(c, j0, valid, sum, 1.0, k, p + s * k + j0);
+            write_chunk(c, j0, valid, sum, 1.0, k, smoothed_target(0.0, k), p + s * k + j0);
         });
     }
 #else
@@ -210,21 +229,22 @@ inline void softmax_forward(const float* x, float* p, std::size_t n, std::size_t
 }
 
 inline void softmax_cross_entropy_rows(const float* x, const int* labels, double* loss, float* dx, float scale,
-                                       std::size_t n, std::size_t k) {
+                                       std::size_t n, std::size_t k, float smoothing = 0.0f) {
 #if defined(ARCHETYPE_SIMD_AVX512F) || defined(ARCHETYPE_SIMD_AVX2)
     using namespace softmax_detail;
+    const smoothed_target t(smoothing, k);
     for (std::size_t s = 0; s < n; ++s) {
         const float* xs = x + s * k;
         const double m = row_max(xs, k), sum = exp_sum_simd(xs, k, m);
         const auto y = static_cast<std::size_t>(labels[s]);
-        loss[s] = std::log(sum) - (double(xs[y]) - m);
+        loss[s] = row_loss(xs, k, m, sum, y, smoothing);
         if (dx)
             for_chunks8(xs, k, m, [&](const chunk8& c, std::size_t j0, std::size_t valid) {
-                write_chunk(c, j0, valid, sum, double(scale), y, dx + s * k + j0);
+                write_chunk(c, j0, valid, sum, double(scale), y, t, dx + s * k + j0);
             });
     }
 #else
-    softmax_cross_entropy_rows_scalar(x, labels, loss, dx, scale, n, k);
+    softmax_cross_entropy_rows_scalar(x, labels, loss, dx, scale, n, k, smoothing);
 #endif
 }
 

@@ -1,7 +1,7 @@
 // archetype/train/trainer.hpp — train(net, data, optimizer, options) and evaluate(net, data, batch).
 //
 // Contract: train runs epochs first_epoch … epochs−1 (all `epochs` by default) of mini-batch training
-// with softmax cross-entropy. A training cut in parts on the same network and optimizer object, with the
+// with softmax cross-entropy (label_smoothing ε: targets (1 − ε)·onehot + ε/classes, as torch's). A training cut in parts on the same network and optimizer object, with the
 // same schedule (over the whole length) and seeds — epochs = e, then first_epoch = e, epochs = E — gives
 // the bits of one uninterrupted training of E epochs. Each epoch
 // visits the training set in a permutation drawn from (shuffle_seed, epoch) and cuts it into batches of
@@ -13,7 +13,7 @@
 // the same way for the same shuffle_seed. After each epoch it evaluates the optional eval set (inference mode)
 // and calls on_epoch with the epoch's report. The same network seed, data, optimizer and options give
 // the same weights, whatever the thread count. A non-finite loss throws archetype::error naming the
-// epoch and batch and suggesting a lower learning rate; a dataset whose sample shape differs from the
+// epoch and batch and suggesting a lower learning rate; ε outside [0, 1), or a dataset whose sample shape differs from the
 // network's input, or with more classes than the network has outputs, throws before training starts.
 #pragma once
 
@@ -36,7 +36,7 @@ namespace archetype {
 struct epoch_report {
     int epoch = 0;                // counting from 0
     float lr = 0.0f;              // the learning rate used in this epoch
-    double train_loss = 0.0;      // mean over the epoch's samples of the loss seen while training
+    double train_loss = 0.0;      // mean over the epoch's samples of the (smoothed) loss trained on
     double train_accuracy = 0.0;  // fraction of training samples classified right while training
     bool has_eval = false;        // whether an eval set was given
     double eval_loss = 0.0;       // mean loss on the eval set after the epoch (inference mode)
@@ -56,6 +56,7 @@ struct train_options {
     seed shuffle_seed{0};                                 // seed of the per-epoch permutations
     schedule lr_schedule = schedule::constant();          // applied to the optimizer's .lr
     augmentation augment{};                               // training-time transforms (default: none)
+    float label_smoothing = 0.0f;                         // ε in [0, 1): targets (1 − ε)·onehot + ε/classes
     const dataset* eval = nullptr;                        // evaluated after every epoch when set
     std::size_t eval_batch_size = 256;
     std::function<void(const epoch_report&)> on_epoch = nullptr;  // called after every epoch when set
@@ -121,6 +122,11 @@ train_report train(Net& net, const dataset& data, Opt&& opt, const train_options
         throw error("train: first_epoch = " + std::to_string(o.first_epoch) + " is outside 0.." +
                     std::to_string(o.epochs) + " (epochs); continue a training with first_epoch = the epochs it ran");
     if (o.batch_size == 0) throw error("train: batch_size is 0; use at least 1");
+    try {
+        check_label_smoothing(o.label_smoothing);
+    } catch (const error& e) {
+        throw error("train: " + detail::without_prefix(e));
+    }
     constexpr std::size_t k = Net::output_shape.size();
     aligned_buffer<float> dlogits(std::min(o.batch_size, data.size()) * k);
     train_report report;
@@ -146,7 +152,7 @@ train_report train(Net& net, const dataset& data, Opt&& opt, const train_options
             const float* y = net.forward_raw(b.x, b.size, true);
             double loss = 0.0;
             try {
-                loss = cross_entropy(y, b.labels, b.size, k, dlogits.data());
+                loss = cross_entropy(y, b.labels, b.size, k, dlogits.data(), o.label_smoothing);
             } catch (const error& e) {
                 throw error("train: epoch " + std::to_string(epoch) + ", batch " + std::to_string(i) + " (lr " +
                             std::to_string(r.lr) + "): " + detail::without_prefix(e));
