@@ -38,7 +38,7 @@ struct halving_settings {
     const at::dataset* validation = nullptr;  // held out of the training set: the score
     const at::dataset* test = nullptr;        // measured for the winner only
     int epochs = 1;                           // E: the last rung's budget and the schedule's length
-    at::augmentation augment{};
+    regularization reg{};
     std::uint64_t seed = 1;
     fs::path dir;                             // where results are kept
     std::mutex* print = nullptr;
@@ -144,7 +144,7 @@ public:
         : s_(std::move(s)), candidates_(candidates) {}
 
     std::string settings_text() const {
-        return "seed=" + std::to_string(s_.seed) + ",augment=" + augment_key(s_.augment) +
+        return "seed=" + std::to_string(s_.seed) + ",augment=" + regularization_key(s_.reg) +
                ",train=" + std::to_string(s_.train->size()) + ",validation=" + std::to_string(s_.validation->size());
     }
 
@@ -158,7 +158,7 @@ public:
         typename Space::network_type net{at::seed{s_.seed}, step.threads > 1 ? &pool.emplace(step.threads) : nullptr};
         Space::apply(net, *f.g);
         at::train(net, *s_.train, recipe_optimizer(),
-                  recipe_options(epochs, s_.augment, s_.seed, f.name, last ? s_.print : nullptr));
+                  recipe_options(epochs, s_.reg, s_.seed, f.name, last ? s_.print : nullptr));
         const double score = at::evaluate(net, *s_.validation, 64).accuracy;
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         keep_score(f, epochs, score);

@@ -28,7 +28,7 @@ struct run_facts {
     int proxy_epochs = 0;
     std::size_t proxy_train = 0, proxy_validation = 0, train_images = 0;
     int epochs = 0;  // E, the full trainings' epochs
-    at::augmentation augment{};
+    regularization reg{};
     double eta = 0.0;
     std::size_t bands = 0, per_band = 0;
     double search_seconds = 0.0, run_seconds = 0.0;
@@ -52,10 +52,13 @@ std::string report_markdown(const run_facts& r, const std::vector<finalist<typen
           "validation on " + std::to_string(r.proxy_validation) + " images held out of the training set.\n\n";
     md += "Training recipe: the " + std::to_string(r.train_images) + " training images not held out, " +
           std::to_string(r.epochs) + " epochs, SGD Nesterov 0.9, lr 0.05 cosine, weight decay 5e-4, batch 64, " +
-          (r.augment.active() ? "random shifts up to " + std::to_string(r.augment.shift) + " px" +
-                                    (r.augment.hflip ? ", left-right mirroring" : "") +
-                                    (r.augment.erase > 0 ? ", random erasing (p " + at::format_number(r.augment.erase) + ")" : "")
-                              : std::string("no augmentation")) +
+          (r.reg.augment.active() ? "random shifts up to " + std::to_string(r.reg.augment.shift) + " px" +
+                                        (r.reg.augment.hflip ? ", left-right mirroring" : "") +
+                                        (r.reg.augment.erase > 0
+                                             ? ", random erasing (p " + at::format_number(r.reg.augment.erase) + ")"
+                                             : "")
+                                  : std::string("no augmentation")) +
+          (r.reg.label_smoothing > 0 ? ", label smoothing " + at::format_number(r.reg.label_smoothing) : "") +
           "; test accuracy on the 10,000 test images (never used for selection). Latency: measured forward, "
           "batch 1, one thread" +
           std::string(r.has_table ? "; table: the lookup table's sum over the network's layers" : "") + ".\n\n";

@@ -3,8 +3,8 @@
 // proxy evaluations, the run plan, the boundary seeds of the initial population, and number formats.
 //
 // Contract: everything a finished step produced is kept in the run directory, so a rerun with the same
-// flags reuses it: train_fully keeps <dir>/<key>.json (test accuracy, epochs, augmentation, seed) and
-// the weights <key>.atw, and reuses a result of the same epochs, augmentation and seed; proxy_baseline keeps its proxy result in
+// flags reuses it: train_fully keeps <dir>/<key>.json (test accuracy, epochs, regularization, seed) and
+// the weights <key>.atw, and reuses a result of the same epochs, regularization and seed; proxy_baseline keeps its proxy result in
 // a file and reuses it when seed and proxy settings match; seconds_per_epoch times a short training. plan.json holds the planned evaluations, a
 // flag saying whether that number is final, and the final epochs. boundary_seeds<Space>(n, cap) is up
 // to n distinct genotypes at the low-MAC boundary of the space: the smallest-MAC genotype of each
@@ -58,14 +58,22 @@ inline at::sgd recipe_optimizer() { return {.lr = 0.05f, .momentum = 0.9f, .weig
 
 // The recipe's training options for `epochs` epochs (batch 64, cosine schedule over them, the shuffle
 // seed after `seed`); with `print`, every epoch is reported as "[name] epoch k/E ...".
-inline at::train_options recipe_options(int epochs, const at::augmentation& augment, std::uint64_t seed,
+// What a full training adds to the recipe (the search's proxies use neither): augmentation and label
+// smoothing.
+struct regularization {
+    at::augmentation augment{};
+    float label_smoothing = 0.0f;
+};
+
+inline at::train_options recipe_options(int epochs, const regularization& reg, std::uint64_t seed,
                                         const std::string& name = {}, std::mutex* print = nullptr) {
     at::train_options o;
     o.epochs = epochs;
     o.batch_size = 64;
     o.shuffle_seed = at::seed{seed + 1};
     o.lr_schedule = at::schedule::cosine(epochs);
-    o.augment = augment;
+    o.augment = reg.augment;
+    o.label_smoothing = reg.label_smoothing;
     if (print)
         o.on_epoch = [name, epochs, print](const at::epoch_report& r) {
             std::lock_guard lock(*print);
@@ -76,20 +84,25 @@ inline at::train_options recipe_options(int epochs, const at::augmentation& augm
     return o;
 }
 
-// The augmentation of a training, as it keys kept results: "shift 2, flip" (", erase 0.5" when erasing).
-inline std::string augment_key(const at::augmentation& a) {
-    char erase[48] = "";
-    if (a.erase > 0.0f) std::snprintf(erase, sizeof erase, ", erase %g", double(a.erase));
-    return "shift " + std::to_string(a.shift) + (a.hflip ? ", flip" : ", no flip") + erase;
+// The regularization of a training, as it keys kept results: "shift 2, flip" (", erase 0.5" when erasing,
+// ", smoothing 0.1" with label smoothing).
+inline std::string regularization_key(const regularization& r) {
+    const at::augmentation& a = r.augment;
+    char extra[96] = "";
+    int used = 0;
+    if (a.erase > 0.0f) used = std::snprintf(extra, sizeof extra, ", erase %g", double(a.erase));
+    if (r.label_smoothing > 0.0f)
+        std::snprintf(extra + used, sizeof extra - std::size_t(used), ", smoothing %g", double(r.label_smoothing));
+    return "shift " + std::to_string(a.shift) + (a.hflip ? ", flip" : ", no flip") + extra;
 }
 
 // Trains g's network of Space on the whole training set with the recipe and sets f's test accuracy;
 // the result and the weights are kept in dir (and a finished result of the same epochs and seed reused).
 template <class Space, class Genotype>
 void train_fully(finalist<Genotype>& f, const typename Space::genotype& g, const at::dataset& train,
-                 const at::dataset& test, int epochs, const at::augmentation& augment, std::uint64_t seed,
+                 const at::dataset& test, int epochs, const regularization& reg, std::uint64_t seed,
                  const fs::path& dir, std::mutex& print) {
-    const std::string augment_text = augment_key(augment);
+    const std::string augment_text = regularization_key(reg);
     const fs::path result_path = dir / (file_key(f) + ".json");
     if (fs::exists(result_path) && fs::exists(dir / (file_key(f) + ".atw"))) {
         const at::json r = at::read_json_file(result_path);
@@ -104,7 +117,7 @@ void train_fully(finalist<Genotype>& f, const typename Space::genotype& g, const
     const auto t0 = std::chrono::steady_clock::now();
     typename Space::network_type net{at::seed{seed}};
     Space::apply(net, g);
-    at::train(net, train, recipe_optimizer(), recipe_options(epochs, augment, seed, f.name, &print));
+    at::train(net, train, recipe_optimizer(), recipe_options(epochs, reg, seed, f.name, &print));
     f.test_accuracy = at::evaluate(net, test, 64).accuracy;  // the training batch: no larger workspace
     f.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     f.epochs = epochs;

@@ -8,8 +8,8 @@
 # CNN and LeNet-5 trained with one recipe and compared on the test set. About 14 minutes on 2 cores by
 # default. Writes runs/fashion/: report.md, pareto.csv, pareto.svg, best.json,
 # best_net.hpp, the search checkpoint and log; rerunning resumes.
-# Extra arguments go to the program, e.g. scripts/main.sh --minutes 30 --out runs/fashion30 --augment-shift 2
-# --augment-flip 1 (see --help).
+# Extra arguments go to the program, e.g. scripts/main.sh --minutes 30 --out runs/fashion30 (beyond 15
+# minutes the final trainings are augmented: shifts, mirroring, random erasing; see --help).
 # Environment: ARCHETYPE_JOBS (parallel compile jobs, default 2).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
