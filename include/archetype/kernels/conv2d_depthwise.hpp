@@ -78,12 +78,13 @@ struct layout {
     static constexpr int tap_offset(int t) { return (t / K * D) / S * Wq + (t % K * D) / S; }
 };
 
-// The phase planes of input channel xc (h×w) into ph (S² planes of Plane floats each, Wq columns).
-// Writes the interior only: the padding and slack keep the zeros they were given once (every channel
-// writes the same positions).
-template <conv2d_geometry G, std::size_t Plane>
+// The phase planes of input channel xc (h×w) into ph (S² planes of Plane floats each, rows Pitch floats
+// apart, Pitch ≥ the ⌈(w + 2·pad)/S⌉ columns of a phase row). Writes the interior only: the padding and
+// slack keep the zeros they were given once (every channel writes the same positions).
+template <conv2d_geometry G, std::size_t Plane, int Pitch>
 void split_phases(const float* __restrict xc, float* __restrict ph) {
-    constexpr int S = G.stride, Wq = (G.w + 2 * G.pad + S - 1) / S;
+    constexpr int S = G.stride, Wq = Pitch;
+    static_assert(Pitch >= (G.w + 2 * G.pad + S - 1) / S, "split_phases: a phase row is longer than its pitch");
     for (int ih = 0; ih < G.h; ++ih) {
         const int r = ih + G.pad;
         float* dst = ph + std::size_t(r % S * S) * Plane + std::size_t(r / S) * Wq;

@@ -178,7 +178,7 @@ void depthwise_backward_data(const float* dy, const float* w, float* dx) {
         std::fill_n(planes, 2 * set, 0.0f);
         auto split_group = [&](int ci) {
             for (int j = 0; j < Og; ++j)
-                dw_detail::split_phases<T, L::plane>(dy + std::size_t(ci * Og + j) * G.ho() * G.wo(),
+                dw_detail::split_phases<T, L::plane, L::Wq>(dy + std::size_t(ci * Og + j) * G.ho() * G.wo(),
                                                      planes + std::size_t(ci % 2) * set + std::size_t(j) * L::phases);
         };
         split_group(0);
@@ -222,7 +222,7 @@ void depthwise_backward_weights(const float* x, const float* dy, std::size_t n, 
     if (n == 0 || o_begin >= o_end) return;
     std::fill_n(planes, 2 * L::phases, 0.0f);
     auto input = [&](int o, std::size_t s) { return x + s * in_size + std::size_t(o / L::Og) * G.h * G.w; };
-    dw_detail::split_phases<G, L::plane>(input(o_begin, 0), planes);
+    dw_detail::split_phases<G, L::plane, L::Wq>(input(o_begin, 0), planes);
     std::size_t step = 0;  // (channel, sample) pairs done: its parity picks the planes
     for (int o0 = o_begin; o0 < o_end; o0 += lanes) {
         const int channels = std::min(lanes, o_end - o0);
@@ -230,7 +230,7 @@ void depthwise_backward_weights(const float* x, const float* dy, std::size_t n, 
         for (int o = o0; o < o0 + channels; ++o)
             for (std::size_t s = 0; s < n; ++s, ++step) {
                 if (s + 1 < n || o + 1 < o_end)
-                    dw_detail::split_phases<G, L::plane>(s + 1 < n ? input(o, s + 1) : input(o + 1, 0),
+                    dw_detail::split_phases<G, L::plane, L::Wq>(s + 1 < n ? input(o, s + 1) : input(o + 1, 0),
                                                          planes + (step + 1) % 2 * L::phases);
                 dw_backward_detail::weight_plane<G>(planes + step % 2 * L::phases,
                                                     dy + s * out_size + std::size_t(o) * L::Ho * L::Wo,
