@@ -29,7 +29,7 @@ struct run_facts {
     std::size_t proxy_train = 0, proxy_validation = 0, train_images = 0;
     int epochs = 0;  // E, the full trainings' epochs
     regularization reg{};
-    double eta = 0.0;
+    double eta = 0.0, tie_margin = 0.0;  // tie_margin in points
     std::size_t bands = 0, per_band = 0;
     double search_seconds = 0.0, run_seconds = 0.0;
     bool dominates_macs = false, dominates_latency = false;
@@ -66,7 +66,11 @@ std::string report_markdown(const run_facts& r, const std::vector<finalist<typen
           std::to_string(candidates.size()) + " candidates from " + std::to_string(r.bands) +
           " MAC bands (per band the proxy's most accurate network" +
           (r.per_band > 1 ? ", then the most parameters among its better half" : "") +
-          "), trained with the recipe; validation accuracy after each rung's epochs, the best 1/eta go on:\n\n";
+          "), trained with the recipe; validation accuracy after each rung's epochs, the best 1/eta go on" +
+          (r.tie_margin > 0 ? " (among those within " + at::format_number(r.tie_margin) +
+                                  " points of a rung's best, the most parameters first)"
+                            : std::string()) +
+          ":\n\n";
     md += "| candidate | MACs | params | validation (proxy) |";
     for (double b : budgets) md += " after " + at::format_number(b) + " ep |";
     md += "\n|---|---|---|---|";

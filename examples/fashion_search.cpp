@@ -5,7 +5,7 @@
 //   fashion_search [--minutes M] [--threads T] [--seed S] [--data DIR] [--out DIR] [--evaluations N]
 //                  [--final-epochs E] [--objective macs|latency] [--max-mmacs X] [--max-latency-us U]
 //                  [--population P] [--bands K] [--per-band N] [--candidate-range R] [--eta H]
-//                  [--first-rung-epochs F] [--proxy-train N] [--proxy-validation N] [--proxy-epochs E]
+//                  [--first-rung-epochs F] [--tie-margin M] [--proxy-train N] [--proxy-validation N] [--proxy-epochs E]
 //                  [--search-share F] [--augment-shift S] [--augment-flip 0|1] [--augment-erase P]
 //                  [--label-smoothing L]
 //
@@ -51,7 +51,11 @@
 // large networks) and keeps the best 1/H by accuracy on the held-out validation images; the last rung is
 // the full training, and the winner the best of it. Beyond 15 minutes that is 6 candidates, 6 epochs,
 // then the best one for E: a 4 M MAC network takes ~30 s per epoch on one of the two cores, and the
-// ~30 epochs it needs for its best leave no time for a middle rung. References, trained E
+// ~30 epochs it needs for its best leave no time for a middle rung. There, scores within --tie-margin
+// of the rung's best count as equal (default: the standard error of the difference of two scores on
+// the validation images, 0.77 points for 3,000), and the most parameters go on: at 6–7 epochs the
+// leaders are often closer than that, and the larger networks gain most from 40 augmented epochs
+// (benchmarks/RESULTS.md). References, trained E
 // epochs with the same recipe beside the last rung (one network per thread): the most accurate
 // evaluated network within LeNet-5's MACs, the hand CNN and LeNet-5. All trainings use the training
 // images minus the validation images.
@@ -137,6 +141,7 @@ struct options {
     std::size_t population = 20;
     std::size_t bands = 3, per_band = 0;  // per_band 0: 1 up to 15 minutes, 2 beyond
     double candidate_range = 8.0, eta = 0.0;  // eta 0: 3 up to 15 minutes, 6 beyond
+    double tie_margin = -1.0;                  // points; -1: 0 up to 15 minutes, beyond one standard error
     int first_rung_epochs = 6;
     std::size_t proxy_train = 6000, proxy_validation = 3000;
     int proxy_epochs = 2;
@@ -167,6 +172,7 @@ options parse(int argc, char** argv) {
         .flag("--candidate-range", o.candidate_range, "the MAC bands span the largest evaluated network's MACs down to 1/R of them")
         .flag("--eta", o.eta, "successive halving: the best 1/eta of a rung go on (0: 3 up to 15 minutes, 6 beyond)")
         .flag("--first-rung-epochs", o.first_rung_epochs, "successive halving: no rung shorter than this (but the last)")
+        .flag("--tie-margin", o.tie_margin, "successive halving: candidates within this many points of a rung's best go on by most parameters (-1: 0 up to 15 minutes, beyond the standard error of a difference of two validation scores)")
         .flag("--proxy-train", o.proxy_train, "training images of a candidate's proxy training")
         .flag("--proxy-validation", o.proxy_validation, "images held out of the training set to score candidates")
         .flag("--proxy-epochs", o.proxy_epochs, "epochs of a candidate's proxy training")
@@ -196,10 +202,15 @@ options parse(int argc, char** argv) {
     need(o.eta >= 1.5 && o.eta <= 10, "--eta must be between 1.5 and 10 (3 is usual)");
     need(o.proxy_train >= 100 && o.proxy_validation >= 100, "--proxy-train and --proxy-validation must be at least 100");
     need(o.proxy_epochs >= 1, "--proxy-epochs must be at least 1");
-    const bool long_run = o.minutes > 15.0;  // long trainings gain from augmentation, short ones lose
+    // Long trainings (beyond 15 minutes: 25–40 epochs) gain from augmentation and capacity, short ones lose
+    const bool long_run = o.minutes > 15.0;
     if (o.augment_shift == -1) o.augment_shift = long_run ? 2 : 0;
     if (o.augment_flip == -1) o.augment_flip = long_run ? 1 : 0;
     if (o.augment_erase == -1.0) o.augment_erase = long_run ? 0.5 : 0.0;
+    // the standard error of the difference of two accuracies near 90% on the validation images
+    if (o.tie_margin == -1.0)
+        o.tie_margin = long_run ? 100.0 * std::sqrt(2.0 * 0.9 * 0.1 / double(o.proxy_validation)) : 0.0;
+    need(o.tie_margin >= 0 && o.tie_margin < 100, "--tie-margin is in points of accuracy, 0 (rank by score) to below 100");
     need(o.augment_shift >= 0 && o.augment_shift <= 8, "--augment-shift must be 0 (none) to 8 pixels");
     need(o.augment_flip == 0 || o.augment_flip == 1, "--augment-flip is 1 (mirror at random) or 0 (never)");
     need(o.augment_erase >= 0 && o.augment_erase <= 1, "--augment-erase is a probability from 0 (never) to 1");
@@ -444,11 +455,16 @@ int main(int argc, char** argv) try {
     std::vector<std::size_t> last_rung(candidates.size());
     for (std::size_t c = 0; c < last_rung.size(); ++c) last_rung[c] = c;
     if (budgets.size() > 1) {
-        std::vector<double> cost;
-        for (const auto& f : candidates) cost.push_back(double(f.macs));
+        std::vector<double> cost, params;  // MACs start the dearest first; parameters break near-ties
+        for (const auto& f : candidates) cost.push_back(double(f.macs)), params.push_back(double(f.params));
         const at::halving_result early = at::successive_halving(
             candidates.size(),
-            {.budgets = {budgets.begin(), budgets.end() - 1}, .eta = o.eta, .threads = o.threads, .cost = cost},
+            {.budgets = {budgets.begin(), budgets.end() - 1},
+             .eta = o.eta,
+             .threads = o.threads,
+             .cost = cost,
+             .tie_margin = o.tie_margin / 100.0,
+             .preference = params},
             std::ref(halving));
         scores = early.scores;
         last_rung.assign(early.rungs.back().begin(), early.rungs.back().begin() + std::ptrdiff_t(sizes.back()));
@@ -556,8 +572,8 @@ int main(int argc, char** argv) try {
         .latency_objective = o.latency(), .has_table = table.has_value(), .max_mmacs = o.max_mmacs,
         .max_latency_us = o.max_latency_us, .seed = o.seed, .proxy_epochs = o.proxy_epochs,
         .proxy_train = o.proxy_train, .proxy_validation = o.proxy_validation, .train_images = full.train.size(),
-        .epochs = pl.last_epochs, .reg = reg, .eta = o.eta, .bands = o.bands, .per_band = o.per_band,
-        .search_seconds = search_seconds, .run_seconds = elapsed(), .dominates_macs = dominates_macs,
+        .epochs = pl.last_epochs, .reg = reg, .eta = o.eta, .tie_margin = o.tie_margin, .bands = o.bands,
+        .per_band = o.per_band, .search_seconds = search_seconds, .run_seconds = elapsed(), .dominates_macs = dominates_macs,
         .dominates_latency = dominates_latency};
     const std::string md = fashion::report_markdown<space>(facts, candidates, scores, budgets, winner, finals);
     at::write_file_atomically(out / "report.md", md);

@@ -1,5 +1,5 @@
 // Successive halving: who reaches each rung on hand-made score tables (a rank inversion between rungs,
-// ties, NaN), which budgets each evaluation sees, the threads handed to the last survivor, the same
+// ties, NaN, a tie margin with a preference), which budgets each evaluation sees, the threads handed to the last survivor, the same
 // result on 1 and 3 threads, the cost order, and the errors.
 #include <doctest/doctest.h>
 
@@ -99,6 +99,34 @@ TEST_CASE("the result is the same on 1 and 3 threads; costs only change the orde
     CHECK(rec.steps[2].candidate == 2);
     CHECK(rec.steps[3].candidate == 0);
     CHECK(c.rungs[0] == idx{0, 1, 2, 3});  // ranked by score, not by cost
+}
+
+TEST_CASE("a tie margin lets the preferred candidate among near-ties go on") {
+    // rung 0 scores 0.900, 0.899, 0.895, 0.880 and 0.899 (the last a NaN-free twin of candidate 1)
+    const std::vector<double> rung0 = {0.900, 0.899, 0.895, 0.880, 0.899};
+    auto score = [&](std::size_t c, std::size_t k) { return k == 0 ? rung0[c] : 0.5 + 0.01 * double(c); };
+    const std::vector<double> capacity = {1, 2, 5, 9, 2};  // candidate 3 is far behind: outside the margin
+    recorder plain, tied;
+    const at::halving_result a = at::successive_halving(5, {.budgets = {1, 9}, .eta = 5}, plain(score));
+    CHECK(a.rungs[0] == idx{0, 1, 4, 2, 3});
+    CHECK(a.winner == 0);
+    const at::halving_result b = at::successive_halving(
+        5, {.budgets = {1, 9}, .eta = 5, .tie_margin = 0.006, .preference = capacity}, tied(score));
+    // within 0.006 of 0.900: 0, 1, 2, 4; by capacity 2 (5), then 1 and 4 (2; 1 and 4 tie, equal scores:
+    // the lower index), then 0; 3 (0.880) follows
+    CHECK(b.rungs[0] == idx{2, 1, 4, 0, 3});
+    CHECK(b.winner == 2);
+    CHECK(b.scores[2] == std::vector<double>{0.895, 0.52});
+    // a margin of 0 ranks by score, whatever the preference
+    recorder zero;
+    const at::halving_result z = at::successive_halving(
+        5, {.budgets = {1, 9}, .eta = 5, .tie_margin = 0.0, .preference = capacity}, zero(score));
+    CHECK(z.rungs[0] == a.rungs[0]);
+    auto s = [](const at::halving_step&) { return 0.0; };
+    CHECK_THROWS_WITH_AS(at::successive_halving(3, {.budgets = {1}, .tie_margin = 0.01}, s),
+                         doctest::Contains("options.preference"), at::error);
+    CHECK_THROWS_WITH_AS(at::successive_halving(3, {.budgets = {1}, .tie_margin = -1, .preference = {1, 2, 3}}, s),
+                         doctest::Contains("must be >= 0"), at::error);
 }
 
 TEST_CASE("bad settings are errors that say what to change") {

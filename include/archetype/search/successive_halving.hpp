@@ -9,7 +9,8 @@
 // candidate's training between rungs continues it by budgets[rung] − budgets[rung − 1] (see
 // train_options::first_epoch) and the whole selection costs little more than the survivors' trainings.
 // Ranking: score descending, ties broken by the lower candidate index, so the result is a function of
-// the scores alone. With options.threads > 1 the candidates of a rung are evaluated concurrently, one
+// the scores alone; with options.tie_margin > 0, the candidates within the margin of the rung's best come
+// first, by options.preference descending (then score, then index). With options.threads > 1 the candidates of a rung are evaluated concurrently, one
 // per thread, taken in the order of options.cost (largest first; index order without it), and each
 // step says how many threads its evaluation may use (threads / candidates of the rung, at least 1:
 // the last rung's single survivor gets all). evaluate must be safe to call concurrently for distinct
@@ -37,6 +38,11 @@ struct halving_options {
     double eta = 3.0;             // keep ⌈m/eta⌉ of a rung's m candidates
     std::size_t threads = 1;      // evaluations running at once
     std::vector<double> cost{};   // optional, per candidate: relative cost, to start the dearest first
+    // Noisy scores: a rung's candidates scoring within tie_margin of its best form its top tier, ranked
+    // by `preference` (per candidate, larger first; e.g. capacity), then by score; the rest follow by
+    // score. 0 (the default): plain ranking by score. Needs `preference` when above 0.
+    double tie_margin = 0.0;
+    std::vector<double> preference{};
 };
 
 struct halving_step {
@@ -88,6 +94,12 @@ halving_result successive_halving(std::size_t candidates, const halving_options&
     if (!o.cost.empty() && o.cost.size() != candidates)
         throw error(who + "options.cost has " + std::to_string(o.cost.size()) + " entries for " +
                     std::to_string(candidates) + " candidates; give one per candidate or none");
+    if (!(o.tie_margin >= 0))
+        throw error(who + "tie_margin = " + std::to_string(o.tie_margin) + " must be >= 0 (0: rank by score)");
+    if (o.tie_margin > 0 && o.preference.size() != candidates)
+        throw error(who + "tie_margin > 0 ranks near-ties by options.preference, which has " +
+                    std::to_string(o.preference.size()) + " entries for " + std::to_string(candidates) +
+                    " candidates; give one per candidate");
     const std::size_t threads = std::max<std::size_t>(1, o.threads);
     const std::vector<std::size_t> sizes = halving_rung_sizes(candidates, o.budgets.size(), o.eta);
     halving_result r;
@@ -118,7 +130,12 @@ halving_result successive_halving(std::size_t candidates, const halving_options&
             const double s = r.scores[c].back();
             return std::isnan(s) ? -std::numeric_limits<double>::infinity() : s;
         };
+        double best = -std::numeric_limits<double>::infinity();
+        for (std::size_t c : alive) best = std::max(best, key(c));
+        auto top = [&](std::size_t c) { return o.tie_margin > 0 && key(c) >= best - o.tie_margin; };
         std::stable_sort(alive.begin(), alive.end(), [&](auto a, auto b) {
+            if (top(a) != top(b)) return top(a);
+            if (top(a) && o.preference[a] != o.preference[b]) return o.preference[a] > o.preference[b];
             return key(a) > key(b) || (key(a) == key(b) && a < b);
         });
         r.rungs.push_back(alive);
