@@ -40,6 +40,11 @@ std::string report_markdown(const run_facts& r, const std::vector<finalist<typen
                             const std::vector<std::vector<double>>& scores, const std::vector<double>& budgets,
                             std::size_t winner, const std::vector<finalist<typename Space::genotype>>& finals) {
     auto text = [](const auto& f) { return f.g ? " `" + at::to_text<Space>(*f.g) + "`" : std::string(); };
+    auto points = [](double v) {
+        char t[32];
+        std::snprintf(t, sizeof t, "%.2f", v);
+        return std::string(t);
+    };
     std::string md = "# Fashion-MNIST architecture search\n\n";
     md += "Search: NSGA-II over `fashion_mnist_space` (" + r.space_size + " networks), objectives " +
           "validation accuracy and " + (r.latency_objective ? "latency (host lookup table, batch 1)" : "MACs") + ", " +
@@ -67,7 +72,7 @@ std::string report_markdown(const run_facts& r, const std::vector<finalist<typen
           " MAC bands (per band the proxy's most accurate network" +
           (r.per_band > 1 ? ", then the most parameters among its better half" : "") +
           "), trained with the recipe; validation accuracy after each rung's epochs, the best 1/eta go on" +
-          (r.tie_margin > 0 ? " (among those within " + at::format_number(r.tie_margin) +
+          (r.tie_margin > 0 ? " (among those within " + points(r.tie_margin) +
                                   " points of a rung's best, the most parameters first)"
                             : std::string()) +
           ":\n\n";
