@@ -573,8 +573,8 @@ int main(int argc, char** argv) try {
         .max_latency_us = o.max_latency_us, .seed = o.seed, .proxy_epochs = o.proxy_epochs,
         .proxy_train = o.proxy_train, .proxy_validation = o.proxy_validation, .train_images = full.train.size(),
         .epochs = pl.last_epochs, .reg = reg, .eta = o.eta, .tie_margin = o.tie_margin, .bands = o.bands,
-        .per_band = o.per_band, .search_seconds = search_seconds, .run_seconds = elapsed(), .dominates_macs = dominates_macs,
-        .dominates_latency = dominates_latency};
+        .per_band = o.per_band, .search_seconds = search_seconds, .run_seconds = elapsed(),
+        .dominates_macs = dominates_macs, .dominates_latency = dominates_latency};
     const std::string md = fashion::report_markdown<space>(facts, candidates, scores, budgets, winner, finals);
     at::write_file_atomically(out / "report.md", md);
     std::cout << "\n" << md;

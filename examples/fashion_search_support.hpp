@@ -56,14 +56,16 @@ std::string file_key(const finalist<Genotype>& f) {
 
 inline at::sgd recipe_optimizer() { return {.lr = 0.05f, .momentum = 0.9f, .weight_decay = 5e-4f, .nesterov = true}; }
 
-// The recipe's training options for `epochs` epochs (batch 64, cosine schedule over them, the shuffle
-// seed after `seed`); with `print`, every epoch is reported as "[name] epoch k/E ...".
 // What a full training adds to the recipe (the search's proxies use neither): augmentation and label
 // smoothing.
 struct regularization {
     at::augmentation augment{};
     float label_smoothing = 0.0f;
 };
+
+// The recipe's training options for `epochs` epochs (batch 64, cosine schedule over them, the shuffle
+// seed after `seed`, reg's augmentation and label smoothing); with `print`, every epoch is reported as
+// "[name] epoch k/E ...".
 
 inline at::train_options recipe_options(int epochs, const regularization& reg, std::uint64_t seed,
                                         const std::string& name = {}, std::mutex* print = nullptr) {

@@ -174,7 +174,7 @@ inline double exp_sum_simd(const float* xs, std::size_t k, double m) {
     return combine8(p);
 }
 
-// out[j] = float(a·(e_j/sum − t_j)) for j of the chunk (t as target_of; no label if label ≥ k).
+// out[j] = float(a·(e_j/sum − t_j)) for j of the chunk (t a smoothed_target; no label if label ≥ k).
 inline void write_chunk(const chunk8& c, std::size_t j0, std::size_t valid, double sum, double a, std::size_t label,
                         const smoothed_target& t, float* out) {
     alignas(64) double e[8];

@@ -1,8 +1,9 @@
 // archetype/train/trainer.hpp — train(net, data, optimizer, options) and evaluate(net, data, batch).
 //
 // Contract: train runs epochs first_epoch … epochs−1 (all `epochs` by default) of mini-batch training
-// with softmax cross-entropy (label_smoothing ε: targets (1 − ε)·onehot + ε/classes, as torch's). A training cut in parts on the same network and optimizer object, with the
-// same schedule (over the whole length) and seeds — epochs = e, then first_epoch = e, epochs = E — gives
+// with softmax cross-entropy (label_smoothing ε: targets (1 − ε)·onehot + ε/classes, as torch's). A
+// training cut in parts on the same network and optimizer object, with the same schedule (over the
+// whole length) and seeds — epochs = e, then first_epoch = e, epochs = E — gives
 // the bits of one uninterrupted training of E epochs. Each epoch
 // visits the training set in a permutation drawn from (shuffle_seed, epoch) and cuts it into batches of
 // batch_size; the last, smaller batch is used, not dropped (its mean loss is over its own samples, as
@@ -13,8 +14,9 @@
 // the same way for the same shuffle_seed. After each epoch it evaluates the optional eval set (inference mode)
 // and calls on_epoch with the epoch's report. The same network seed, data, optimizer and options give
 // the same weights, whatever the thread count. A non-finite loss throws archetype::error naming the
-// epoch and batch and suggesting a lower learning rate; ε outside [0, 1), or a dataset whose sample shape differs from the
-// network's input, or with more classes than the network has outputs, throws before training starts.
+// epoch and batch and suggesting a lower learning rate; ε outside [0, 1), or a dataset whose sample
+// shape differs from the network's input, or with more classes than the network has outputs, throws
+// before training starts.
 #pragma once
 
 #include <algorithm>
